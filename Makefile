@@ -1,0 +1,68 @@
+# opsbook: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV       := .venv
+PY         := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(HOME)/.cache/opsbook/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export DOCKER_HOST ?= unix://$(CURDIR)/.sandbox/run/docker.sock
+PLAYBOOKS  := $(filter-out playbooks/_%,$(wildcard playbooks/*.yml))
+PYTEST     := $(VENV)/bin/pytest
+# The job `make demo` runs against the sandbox.
+DEMO_PLAYBOOK ?= playbooks/smoke.yml
+
+.PHONY: help venv install sandbox-up sandbox-down sandbox-status sandbox-clean demo \
+        lint syntax unit integration molecule test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt python/pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e python/
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the pinned Python dependencies
+
+install: venv ## Install everything: venv, Debian packages, Go builds, base image
+	sandbox/install.sh
+
+sandbox-up: install ## Bring the sandbox platform up (idempotent)
+	sandbox/up.sh
+
+sandbox-down: ## Stop everything the sandbox started
+	sandbox/down.sh
+
+sandbox-status: ## One line per sandbox component
+	sandbox/status.sh
+
+sandbox-clean: sandbox-down ## Stop the sandbox and delete its state (.sandbox/)
+	rm -rf .sandbox
+
+demo: sandbox-up ## Set everything up and run the main job against the sandbox
+	ansible-playbook $(DEMO_PLAYBOOK)
+
+lint: venv ## ansible-lint (production profile) and ruff
+	ansible-lint
+	ruff check .
+	ruff format --check .
+
+syntax: venv ## ansible-playbook --syntax-check on every playbook
+	@for p in $(PLAYBOOKS); do ansible-playbook --syntax-check "$$p" >/dev/null || exit 1; echo "syntax ok: $$p"; done
+
+unit: venv ## Unit tests (no services needed)
+	$(PYTEST) tests/unit
+
+integration: sandbox-up ## Integration tests against the sandbox
+	$(PYTEST) tests/integration
+
+molecule: sandbox-up ## Molecule scenarios (docker driver, local base image)
+	@for s in molecule/*/; do (cd "$$s" && molecule test) || exit 1; done
+
+test: lint syntax unit integration molecule ## Everything CI runs
+
+clean: ## Remove caches (not the sandbox)
+	rm -rf .cache .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,87 @@
+# shellcheck shell=bash
+# Prometheus and Alertmanager (Debian packages) on loopback, and a webhook sink that records
+# every notification Alertmanager sends (the receivers' stand-in in tests).
+# Prometheus loads every rule file in $STATE_DIR/prometheus/rules/ and scrapes itself,
+# Alertmanager and the application.
+
+PROM_DIR="$STATE_DIR/prometheus"
+AM_DIR="$STATE_DIR/alertmanager"
+WEBHOOK_LOG="$STATE_DIR/webhook-sink/notifications.jsonl"
+
+webhook_sink_up() {
+  mkdir -p "$(dirname "$WEBHOOK_LOG")"
+  start_daemon webhook-sink -- python3 "$SANDBOX_DIR/tools/webhook_sink.py" \
+    --host "$SANDBOX_HOST" --port "$WEBHOOK_SINK_PORT" --out "$WEBHOOK_LOG"
+  wait_tcp webhook-sink "$WEBHOOK_SINK_PORT" 20
+}
+
+alertmanager_up() {
+  mkdir -p "$AM_DIR/data"
+  # Each route posts to its own path on the sink, so tests can tell which route an alert took.
+  if [ ! -s "$AM_DIR/alertmanager.yml" ]; then
+    cat >"$AM_DIR/alertmanager.yml" <<CONF
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: default
+    webhook_configs:
+      - url: http://$SANDBOX_HOST:$WEBHOOK_SINK_PORT/default
+CONF
+  fi
+  start_daemon alertmanager -- prometheus-alertmanager --config.file="$AM_DIR/alertmanager.yml" \
+    --storage.path="$AM_DIR/data" --web.listen-address="$SANDBOX_HOST:$ALERTMANAGER_PORT" \
+    --cluster.listen-address=""
+  wait_tcp alertmanager "$ALERTMANAGER_PORT" 30
+}
+
+prometheus_up() {
+  mkdir -p "$PROM_DIR/data" "$PROM_DIR/rules"
+  if [ ! -s "$PROM_DIR/prometheus.yml" ]; then
+    cat >"$PROM_DIR/prometheus.yml" <<CONF
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["$SANDBOX_HOST:$ALERTMANAGER_PORT"]
+rule_files:
+  - $PROM_DIR/rules/*.yml
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["$SANDBOX_HOST:$PROMETHEUS_PORT"]
+  - job_name: alertmanager
+    static_configs:
+      - targets: ["$SANDBOX_HOST:$ALERTMANAGER_PORT"]
+  - job_name: api
+    static_configs:
+      - targets: ["$SANDBOX_HOST:$APP_API_PORT"]
+CONF
+  fi
+  start_daemon prometheus -- prometheus --config.file="$PROM_DIR/prometheus.yml" \
+    --storage.tsdb.path="$PROM_DIR/data" --web.listen-address="$SANDBOX_HOST:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle --storage.tsdb.retention.time=2d
+  wait_tcp prometheus "$PROMETHEUS_PORT" 60
+}
+
+monitoring_up() { webhook_sink_up; alertmanager_up; prometheus_up; }
+
+monitoring_check() {
+  local rc=0 name port path
+  for name in prometheus:$PROMETHEUS_PORT:/-/healthy alertmanager:$ALERTMANAGER_PORT:/-/healthy webhook-sink:$WEBHOOK_SINK_PORT:/health; do
+    IFS=: read -r name port path <<<"$name"
+    if curl -fsS --max-time 5 "http://$SANDBOX_HOST:$port$path" >/dev/null 2>&1; then
+      printf '%-13s up    http://%s:%s\n' "$name" "$SANDBOX_HOST" "$port"
+    else
+      printf '%-13s DOWN  http://%s:%s (log: %s)\n' "$name" "$SANDBOX_HOST" "$port" "$LOG_DIR/$name.log"; rc=1
+    fi
+  done
+  return $rc
+}
+
+monitoring_down() { stop_daemon prometheus; stop_daemon alertmanager; stop_daemon webhook-sink; }

@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# nginx (Debian) as the TLS reverse proxy in front of the application, on
+# https://127.0.0.1:$NGINX_HTTPS_PORT, with a self-signed certificate made by openssl.
+# Clients trust it through $STATE_DIR/nginx/tls/server.crt.
+
+NGINX_DIR="$STATE_DIR/nginx"
+
+nginx_up() {
+  mkdir -p "$NGINX_DIR/tls" "$NGINX_DIR/tmp" "$NGINX_DIR/conf"
+  chown nobody "$NGINX_DIR/tmp"
+  if [ ! -s "$NGINX_DIR/tls/server.crt" ]; then
+    log "creating the sandbox's self-signed TLS certificate"
+    (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+      -keyout "$NGINX_DIR/tls/server.key" -out "$NGINX_DIR/tls/server.crt" >>"$LOG_DIR/nginx.log" 2>&1) \
+      || die "nginx: openssl could not create the certificate" "$LOG_DIR/nginx.log"
+    chmod 0644 "$NGINX_DIR/tls/server.crt"
+  fi
+  cat >"$NGINX_DIR/conf/nginx.conf" <<CONF
+worker_processes 1;
+pid $RUN_DIR/nginx.master.pid;
+error_log $LOG_DIR/nginx.log warn;
+events { worker_connections 256; }
+http {
+  access_log $LOG_DIR/nginx-access.log;
+  client_body_temp_path $NGINX_DIR/tmp/body;
+  proxy_temp_path $NGINX_DIR/tmp/proxy;
+  fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
+  uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
+  scgi_temp_path $NGINX_DIR/tmp/scgi;
+  upstream opsbook_api {
+    server 127.0.0.1:$APP_API_PORT max_fails=3 fail_timeout=30s;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_HTTPS_PORT ssl;
+    server_name localhost;
+    ssl_certificate $NGINX_DIR/tls/server.crt;
+    ssl_certificate_key $NGINX_DIR/tls/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location = /nginx-health { return 200 "ok\n"; }
+    location / {
+      proxy_pass http://opsbook_api;
+      proxy_set_header Host \$host;
+      proxy_set_header X-Real-IP \$remote_addr;
+      proxy_connect_timeout 5s;
+      proxy_read_timeout 30s;
+    }
+  }
+}
+CONF
+  nginx -t -p "$NGINX_DIR" -c "$NGINX_DIR/conf/nginx.conf" >>"$LOG_DIR/nginx.log" 2>&1 \
+    || die "nginx: configuration test failed" "$LOG_DIR/nginx.log"
+  if pid_alive nginx; then
+    kill -HUP "$(cat "$RUN_DIR/nginx.pid")"   # reload a changed configuration
+  else
+    start_daemon nginx -- nginx -p "$NGINX_DIR" -c "$NGINX_DIR/conf/nginx.conf" -g 'daemon off;'
+  fi
+  wait_tcp nginx "$NGINX_HTTPS_PORT" 30
+}
+
+nginx_check() {
+  if curl -fsS --max-time 5 --cacert "$NGINX_DIR/tls/server.crt" "https://localhost:$NGINX_HTTPS_PORT/nginx-health" >/dev/null 2>&1; then
+    echo "nginx         up    https://localhost:$NGINX_HTTPS_PORT"
+  else
+    echo "nginx         DOWN  https://localhost:$NGINX_HTTPS_PORT (log: $LOG_DIR/nginx.log)"; return 1
+  fi
+}
+
+nginx_down() { stop_daemon nginx; }

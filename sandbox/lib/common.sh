@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Shared definitions for the opsbook sandbox: paths, ports and process helpers.
+# Sourced by sandbox/up.sh, sandbox/down.sh, sandbox/install.sh and sandbox/components/*.sh.
+
+SANDBOX_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$SANDBOX_DIR/.." && pwd)"
+
+# All runtime state (data, logs, pid files, sockets, certificates) lives here, git-ignored.
+# It is 0711 so that the postgres and redis users can reach their own 0700 data directories;
+# secrets/ inside it is 0700.
+STATE_DIR="${OPSBOOK_SANDBOX_STATE:-$REPO_DIR/.sandbox}"
+LOG_DIR="$STATE_DIR/log"
+RUN_DIR="$STATE_DIR/run"
+# Build results (Go binaries, the base image rootfs) are cached per machine, outside the
+# clone, so a fresh clone (CI) reuses them; each is keyed by its version.
+CACHE_DIR="${OPSBOOK_CACHE:-$HOME/.cache/opsbook}"
+BIN_DIR="$CACHE_DIR/bin"
+
+# One loopback port per service.
+SANDBOX_HOST=127.0.0.1
+FERRETDB_PORT=37017
+POSTGRES_PORT=35432
+REDIS_PORT=36379
+NGINX_HTTPS_PORT=38443
+APP_API_PORT=38000
+PROMETHEUS_PORT=39090
+ALERTMANAGER_PORT=39093
+WEBHOOK_SINK_PORT=39095
+S3_PORT=39000
+DOCKER_SOCK="$RUN_DIR/docker.sock"
+
+# Versions of what the sandbox builds from source (see sandbox/build/).
+FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.0}"
+MONGO_TOOLS_VERSION="${MONGO_TOOLS_VERSION:-100.10.0}"
+COMPOSE_VERSION="${COMPOSE_VERSION:-v2.29.7}"
+
+log() { printf '[sandbox] %s\n' "$*" >&2; }
+
+# die MESSAGE [LOGFILE]: stop with a message naming the component and its log.
+die() {
+  printf '[sandbox] ERROR: %s\n' "$1" >&2
+  if [ -n "${2:-}" ]; then
+    printf '[sandbox] see %s; its last lines:\n' "$2" >&2
+    tail -n 20 "$2" >&2 2>/dev/null || true
+  fi
+  exit 1
+}
+
+ensure_dirs() { mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR" "$BIN_DIR"; chmod 0711 "$STATE_DIR"; }
+
+# pid_alive NAME: true when the daemon started under NAME is running.
+pid_alive() {
+  local f="$RUN_DIR/$1.pid"
+  [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# start_daemon NAME [--user USER] -- CMD...: start CMD detached, logging to $LOG_DIR/NAME.log,
+# recording its pid in $RUN_DIR/NAME.pid. Does nothing when it already runs.
+start_daemon() {
+  local name="$1"; shift
+  local user=""
+  if [ "${1:-}" = "--user" ]; then user="$2"; shift 2; fi
+  [ "${1:-}" = "--" ] && shift
+  if pid_alive "$name"; then return 0; fi
+  local logf="$LOG_DIR/$name.log"
+  if [ -n "$user" ]; then
+    setsid runuser -u "$user" -- "$@" >>"$logf" 2>&1 </dev/null &
+  else
+    setsid "$@" >>"$logf" 2>&1 </dev/null &
+  fi
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+# stop_daemon NAME: TERM the process group started by start_daemon, KILL after 10 s.
+stop_daemon() {
+  local f="$RUN_DIR/$1.pid" pid i
+  [ -s "$f" ] || return 0
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# wait_tcp NAME PORT [SECONDS]: wait until 127.0.0.1:PORT accepts connections,
+# or fail naming NAME and its log.
+wait_tcp() {
+  local name="$1" port="$2" secs="${3:-60}" i
+  for i in $(seq 1 $((secs * 5))); do
+    if (exec 3<>"/dev/tcp/$SANDBOX_HOST/$port") 2>/dev/null; then return 0; fi
+    if [ -f "$RUN_DIR/$name.pid" ] && ! pid_alive "$name"; then
+      die "$name exited during start-up" "$LOG_DIR/$name.log"
+    fi
+    sleep 0.2
+  done
+  die "$name did not listen on $SANDBOX_HOST:$port within ${secs}s" "$LOG_DIR/$name.log"
+}
+
+# secret NAME: a random password generated once and kept 0600 under the state dir.
+secret() {
+  local f="$STATE_DIR/secrets/$1"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$STATE_DIR/secrets"; chmod 0700 "$STATE_DIR/secrets"
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$f")
+  fi
+  cat "$f"
+}

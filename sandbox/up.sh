@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Bring the sandbox platform up on loopback, idempotently: databases, cache, monitoring, S3,
+# the Docker engine, the Compose application and the nginx TLS proxy in front of it.
+# State lives under $STATE_DIR (default .sandbox/); `sandbox/down.sh` stops what this started.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+for c in "$SANDBOX_DIR"/components/*.sh; do source "$c"; done
+ensure_dirs
+
+postgres_up
+redis_up
+ferretdb_up
+s3_up
+monitoring_up
+docker_up
+app_up
+nginx_up
+"$SANDBOX_DIR/status.sh"
