@@ -6,7 +6,8 @@ VENV       := .venv
 PY         := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(HOME)/.cache/opsbook/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-export DOCKER_HOST ?= unix://$(CURDIR)/.sandbox/run/docker.sock
+export OPSBOOK_SANDBOX_STATE ?= $(CURDIR)/.sandbox
+export DOCKER_HOST ?= unix://$(OPSBOOK_SANDBOX_STATE)/run/docker.sock
 PLAYBOOKS  := $(filter-out playbooks/_%,$(wildcard playbooks/*.yml))
 PYTEST     := $(VENV)/bin/pytest
 # The job `make demo` runs against the sandbox.
@@ -40,7 +41,7 @@ sandbox-status: ## One line per sandbox component
 	sandbox/status.sh
 
 sandbox-clean: sandbox-down ## Stop the sandbox and delete its state (.sandbox/)
-	rm -rf .sandbox
+	rm -rf "$(OPSBOOK_SANDBOX_STATE)"
 
 demo: sandbox-up ## Set everything up and run the main job against the sandbox
 	ansible-playbook $(DEMO_PLAYBOOK)
@@ -60,7 +61,7 @@ integration: sandbox-up ## Integration tests against the sandbox
 	$(PYTEST) tests/integration
 
 molecule: sandbox-up ## Molecule scenarios (docker driver, local base image)
-	@for s in molecule/*/; do (cd "$$s" && molecule test) || exit 1; done
+	@for s in molecule/*/; do molecule test -s "$$(basename "$$s")" || exit 1; done
 
 test: lint syntax unit integration molecule ## Everything CI runs
 

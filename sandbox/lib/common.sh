@@ -46,7 +46,16 @@ die() {
   exit 1
 }
 
-ensure_dirs() { mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR" "$BIN_DIR"; chmod 0711 "$STATE_DIR"; }
+ensure_dirs() {
+  mkdir -p "$STATE_DIR" "$LOG_DIR" "$RUN_DIR" "$BIN_DIR"
+  chmod 0711 "$STATE_DIR"
+  # PostgreSQL and Redis run as their own users and must be able to reach their directories.
+  runuser -u nobody -- test -x "$STATE_DIR" 2>/dev/null \
+    || die "the sandbox state directory $STATE_DIR is not reachable by unprivileged users (a 0700 parent?); set OPSBOOK_SANDBOX_STATE to a directory under /var/tmp"
+  # A unix socket path must fit in 108 bytes.
+  [ "${#DOCKER_SOCK}" -lt 100 ] \
+    || die "the Docker socket path $DOCKER_SOCK is too long for a unix socket; set OPSBOOK_SANDBOX_STATE to a shorter directory"
+}
 
 # pid_alive NAME: true when the daemon started under NAME is running.
 pid_alive() {

@@ -1,0 +1,71 @@
+"""Shared test helpers: where the repository and the sandbox are, the sandbox's ports and secrets,
+and a way to skip a test that needs a sandbox service which is not running (naming it)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STATE = Path(os.environ.get("OPSBOOK_SANDBOX_STATE") or REPO / ".sandbox")
+VENV_BIN = Path(sys.executable).parent
+
+
+def _sandbox_ports() -> dict[str, int]:
+    """The ports sandbox/lib/common.sh assigns, read from that file (the one place they live)."""
+    text = (REPO / "sandbox" / "lib" / "common.sh").read_text()
+    return {m[1].lower(): int(m[2]) for m in re.finditer(r"^([A-Z0-9_]+)_PORT=(\d+)$", text, re.M)}
+
+
+PORTS = _sandbox_ports()
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
+def secret(name: str) -> str:
+    return (STATE / "secrets" / name).read_text().strip()
+
+
+@pytest.fixture
+def require() -> Callable[[str], int]:
+    """require("ferretdb") returns the service's port, or skips naming the service."""
+
+    def _require(service: str) -> int:
+        port = PORTS[service]
+        if not port_open(port):
+            pytest.skip(f"sandbox service {service} is not running on 127.0.0.1:{port} (run `make sandbox-up`)")
+        return port
+
+    return _require
+
+
+def ansible_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    return env
+
+
+def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """Run ansible-playbook from the repository root with the project's configuration."""
+    return subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), *args],
+        cwd=REPO,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
