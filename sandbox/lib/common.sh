@@ -19,6 +19,7 @@ BIN_DIR="$CACHE_DIR/bin"
 # One loopback port per service.
 SANDBOX_HOST=127.0.0.1
 FERRETDB_PORT=37017
+FERRETDB_DEBUG_PORT=37018
 POSTGRES_PORT=35432
 REDIS_PORT=36379
 NGINX_HTTPS_PORT=38443
@@ -31,8 +32,15 @@ DOCKER_SOCK="$RUN_DIR/docker.sock"
 
 # Versions of what the sandbox builds from source (see sandbox/build/).
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.0}"
-MONGO_TOOLS_VERSION="${MONGO_TOOLS_VERSION:-100.10.0}"
+# mongo-tools tags (100.x.y) carry no "v", so the module proxy serves commits as pseudo-versions;
+# this one is mongo-tools master of 2024-07-24 (the 100.10 line). Later commits send the insert
+# flag bypassEmptyTsReplacement to servers reporting 7.0.13+, which FerretDB (reporting 7.0.42)
+# rejects. Its checksum is pinned in sandbox/build/go.sum.pinned (the checksum database reachable
+# here has no entry for mongo-tools).
+MONGO_TOOLS_VERSION="${MONGO_TOOLS_VERSION:-v0.0.0-20240724183527-6d4f001be3fc}"
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.29.7}"
+BASE_IMAGE_TAG=opsbook/base:bookworm
+APP_IMAGE_TAG="${APP_IMAGE_TAG:-opsbook/app:1.0}"
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 
