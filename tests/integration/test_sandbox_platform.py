@@ -187,3 +187,36 @@ def test_sandbox_up_is_idempotent(require: Require) -> None:
     assert result.returncode == 0, result.stderr
     pids_after = {p.name: p.read_text() for p in (STATE / "run").glob("*.pid")}
     assert pids_after == pids_before, "a second sandbox/up.sh restarted something"
+
+
+def test_app_read_only_mode_refuses_writes_and_serves_reads(require: Require) -> None:
+    """A second API container from the same image and env file, with READ_ONLY_MODE=true."""
+    require("app_api")
+    port = 38010
+    env = {**os.environ, "DOCKER_HOST": f"unix://{STATE / 'run' / 'docker.sock'}"}
+    name = "opsbook-readonly-test"
+    subprocess.run(["docker", "rm", "-f", name], env=env, capture_output=True, check=False)
+    started = subprocess.run(
+        [
+            "docker", "run", "-d", "--name", name, "--network", "host",
+            "--env-file", str(STATE / "app" / "app.env"),
+            "-e", "READ_ONLY_MODE=true", "-e", f"PORT={port}",
+            "opsbook/app:1.0", "api",
+        ],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if http(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        code, body = http(f"{base}/items", "POST", {"from": "read-only-test"})
+        assert code == 503 and body["read_only"] is True
+        assert http(f"{base}/items")[0] == 200
+        assert http(f"{base}/health")[1]["read_only"] is True
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], env=env, capture_output=True, check=False)
