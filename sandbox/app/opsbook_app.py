@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -205,4 +206,7 @@ def run_worker() -> None:
 
 
 if __name__ == "__main__":
+    # As PID 1 in its container the process would ignore SIGTERM; exit promptly instead, so that
+    # `docker compose stop/restart` does not wait out its timeout.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     {"api": serve_api, "worker": run_worker}[sys.argv[1] if len(sys.argv) > 1 else "api"]()
