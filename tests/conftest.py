@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import ansible.module_utils
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +26,11 @@ def _sandbox_ports() -> dict[str, int]:
 
 
 PORTS = _sandbox_ports()
+
+# Make the project's module_utils importable as ansible.module_utils.X, as Ansible does for
+# modules, so unit tests can import modules and module_utils directly.
+ansible.module_utils.__path__.append(str(REPO / "plugins" / "module_utils"))
+sys.path.insert(0, str(REPO / "plugins" / "modules"))
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -1,0 +1,75 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Connection options and client factory shared by opsbook's MongoDB modules
+(documented by the opsbook_mongodb doc fragment)."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+PYMONGO_IMPORT_ERROR: str | None
+try:
+    import pymongo
+    from pymongo.errors import PyMongoError
+except ImportError:
+    PYMONGO_IMPORT_ERROR = traceback.format_exc()
+    PyMongoError = Exception  # type: ignore[assignment,misc]
+else:
+    PYMONGO_IMPORT_ERROR = None
+
+
+def mongodb_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The connection options every opsbook MongoDB module accepts, plus the module's own."""
+    spec: dict[str, dict[str, Any]] = {
+        "uri": {"type": "str", "no_log": True},
+        "login_host": {"type": "str", "default": "127.0.0.1"},
+        "login_port": {"type": "int", "default": 27017},
+        "login_user": {"type": "str"},
+        "login_password": {"type": "str", "no_log": True},
+        "login_database": {"type": "str", "default": "admin"},
+        "tls": {"type": "bool", "default": False},
+        "tls_ca_file": {"type": "path"},
+        "tls_certificate_key_file": {"type": "path", "no_log": False},
+        "tls_allow_invalid_hostnames": {"type": "bool", "default": False},
+        "server_selection_timeout_ms": {"type": "int", "default": 5000},
+    }
+    spec.update(extra)
+    return spec
+
+
+def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """pymongo.MongoClient keyword arguments for the module parameters (a pure function)."""
+    kwargs: dict[str, Any] = {
+        "serverSelectionTimeoutMS": params["server_selection_timeout_ms"],
+        "appname": "opsbook",
+    }
+    if params.get("uri"):
+        kwargs["host"] = params["uri"]
+    else:
+        kwargs["host"] = params["login_host"]
+        kwargs["port"] = params["login_port"]
+        kwargs["directConnection"] = True
+    if params.get("login_user"):
+        kwargs["username"] = params["login_user"]
+        kwargs["password"] = params.get("login_password")
+        kwargs["authSource"] = params["login_database"]
+    if params.get("tls"):
+        kwargs["tls"] = True
+        if params.get("tls_ca_file"):
+            kwargs["tlsCAFile"] = params["tls_ca_file"]
+        if params.get("tls_certificate_key_file"):
+            kwargs["tlsCertificateKeyFile"] = params["tls_certificate_key_file"]
+        kwargs["tlsAllowInvalidHostnames"] = params["tls_allow_invalid_hostnames"]
+    return kwargs
+
+
+def mongodb_client(params: dict[str, Any]) -> pymongo.MongoClient:
+    """A connected client: the first command proves the server is reachable and the login works."""
+    client: pymongo.MongoClient = pymongo.MongoClient(**client_kwargs(params))
+    try:
+        client.admin.command("ping")
+    except BaseException:
+        client.close()
+        raise
+    return client
