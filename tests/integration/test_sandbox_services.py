@@ -17,30 +17,26 @@ from conftest import STATE, secret
 Require = Callable[[str], int]
 
 
+def pg_query(port: int, user: str, password: str, sql: str) -> tuple:
+    with psycopg2.connect(host="127.0.0.1", port=port, user=user, password=password, dbname="opsbook_app") as conn:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()
+
+
 def test_postgres_scram_login_and_app_database(require: Require) -> None:
     port = require("postgres")
-    with (
-        psycopg2.connect(
-            host="127.0.0.1", port=port, user="app", password=secret("postgres_app"), dbname="opsbook_app"
-        ) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.execute("SELECT current_user, current_database()")
-        assert cur.fetchone() == ("app", "opsbook_app")
+    assert pg_query(port, "app", secret("postgres_app"), "SELECT current_user, current_database()") == (
+        "app",
+        "opsbook_app",
+    )
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-        psycopg2.connect(host="127.0.0.1", port=port, user="app", password="wrong", dbname="opsbook_app")
+        pg_query(port, "app", "wrong", "SELECT 1")
 
 
 def test_postgres_has_pg_stat_statements(require: Require) -> None:
     port = require("postgres")
-    with (
-        psycopg2.connect(
-            host="127.0.0.1", port=port, user="postgres", password=secret("postgres_admin"), dbname="opsbook_app"
-        ) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.execute("SELECT count(*) FROM pg_stat_statements")
-        assert cur.fetchone()[0] >= 0
+    assert pg_query(port, "postgres", secret("postgres_admin"), "SELECT count(*) FROM pg_stat_statements")[0] >= 0
 
 
 def test_redis_acl_users(require: Require) -> None:
