@@ -18,10 +18,13 @@ Require = Callable[[str], int]
 
 
 def pg_query(port: int, user: str, password: str, sql: str) -> tuple:
-    with psycopg2.connect(host="127.0.0.1", port=port, user=user, password=password, dbname="opsbook_app") as conn:
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user=user, password=password, dbname="opsbook_app")
+    try:
         with conn.cursor() as cur:
             cur.execute(sql)
             return cur.fetchone()
+    finally:
+        conn.close()
 
 
 def test_postgres_scram_login_and_app_database(require: Require) -> None:
