@@ -21,12 +21,13 @@ author: opsbook contributors
 options:
   catalog:
     description:
-      - The alert catalog (the content of C(roles/alerting/files/catalog.yml)): sections
-        C(severities), C(routing), C(metrics) and C(entries).
+      - The alert catalog, usually the content of C(roles/alerting/files/catalog.yml), with the
+        sections C(severities), C(routing), C(metrics) and C(entries).
     type: dict
     required: true
   overrides:
-    description: Changes to catalog entries by name, such as C({HighCpuUsage: {warning: 70}}).
+    description:
+      - "Changes to catalog entries by name, such as C({HighCpuUsage: {warning: 70}})."
     type: dict
     default: {}
   extra_entries:
