@@ -77,6 +77,12 @@ docker_down() {
     stop_daemon dockerd
   fi
   _docker_kill_leftovers
+  # dockerd leaves its network namespace bind mount behind; without this the state directory
+  # cannot be removed.
+  local mnt
+  for mnt in "$DOCKER_EXEC_ROOT"/netns/*; do
+    mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
+  done
   rm -f "$DOCKER_OWN_PIDFILE"
 }
 
