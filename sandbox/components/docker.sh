@@ -66,16 +66,8 @@ _docker_kill_leftovers() {
 }
 
 docker_down() {
-  local f="$RUN_DIR/dockerd.pid" pid i
-  if [ -s "$f" ]; then
-    pid="$(cat "$f")"
-    # On TERM dockerd stops its containers and its containerd; give it time before the KILL.
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    stop_daemon dockerd
-  fi
+  # On TERM dockerd stops its containers and its containerd; give it time before the KILL.
+  stop_daemon dockerd 30
   _docker_kill_leftovers
   # dockerd leaves its network namespace bind mount behind; without this the state directory
   # cannot be removed.

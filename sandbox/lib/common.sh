@@ -88,14 +88,15 @@ start_daemon() {
   echo $! >"$RUN_DIR/$name.pid"
 }
 
-# stop_daemon NAME: TERM the process group started by start_daemon, KILL after 10 s.
+# stop_daemon NAME [SECONDS]: TERM the process group started by start_daemon, KILL it after
+# SECONDS (default 10).
 stop_daemon() {
-  local f="$RUN_DIR/$1.pid" pid i
+  local f="$RUN_DIR/$1.pid" secs="${2:-10}" pid i
   [ -s "$f" ] || return 0
   pid="$(cat "$f")"
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq 1 $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$f"
