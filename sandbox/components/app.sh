@@ -43,11 +43,8 @@ ENV
 }
 
 app_check() {
-  if curl -fsS --max-time 5 "http://$SANDBOX_HOST:$APP_API_PORT/health" >/dev/null 2>&1; then
-    echo "app           up    http://$SANDBOX_HOST:$APP_API_PORT (Compose project opsbook)"
-  else
-    echo "app           DOWN  http://$SANDBOX_HOST:$APP_API_PORT (log: $LOG_DIR/app.log)"; return 1
-  fi
+  report_status app "http://$SANDBOX_HOST:$APP_API_PORT (Compose project opsbook)" app \
+    curl -fsS --max-time 5 "http://$SANDBOX_HOST:$APP_API_PORT/health"
 }
 
 app_down() {

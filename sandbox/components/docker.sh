@@ -94,9 +94,8 @@ base_image_import() {
 
 docker_check() {
   local v
-  if pid_alive dockerd && v="$(sandbox_docker info --format '{{.ServerVersion}} {{.Driver}}' 2>/dev/null)"; then
-    echo "docker        up    unix://$DOCKER_SOCK (dockerd $v)"
-  else
-    echo "docker        DOWN  unix://$DOCKER_SOCK (log: $LOG_DIR/dockerd.log)"; return 1
-  fi
+  v="$(sandbox_docker info --format '{{.ServerVersion}} {{.Driver}}' 2>/dev/null)" || v=""
+  report_status docker "unix://$DOCKER_SOCK${v:+ (dockerd $v)}" dockerd _docker_alive
 }
+
+_docker_alive() { pid_alive dockerd && docker_ping; }

@@ -61,11 +61,8 @@ if 'oplog.rs' not in c['local'].list_collection_names():
 }
 
 ferretdb_check() {
-  if _ferretdb_admin_python "c.admin.command('ping')" >/dev/null 2>&1; then
-    echo "ferretdb      up    mongodb://$SANDBOX_HOST:$FERRETDB_PORT (FerretDB $FERRETDB_VERSION)"
-  else
-    echo "ferretdb      DOWN  mongodb://$SANDBOX_HOST:$FERRETDB_PORT (log: $LOG_DIR/ferretdb.log)"; return 1
-  fi
+  report_status ferretdb "mongodb://$SANDBOX_HOST:$FERRETDB_PORT (FerretDB $FERRETDB_VERSION)" ferretdb \
+    _ferretdb_admin_python "c.admin.command('ping')"
 }
 
 ferretdb_down() { stop_daemon ferretdb; }

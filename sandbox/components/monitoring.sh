@@ -75,11 +75,8 @@ monitoring_check() {
   local rc=0 name port path
   for name in prometheus:$PROMETHEUS_PORT:/-/healthy alertmanager:$ALERTMANAGER_PORT:/-/healthy webhook-sink:$WEBHOOK_SINK_PORT:/health; do
     IFS=: read -r name port path <<<"$name"
-    if curl -fsS --max-time 5 "http://$SANDBOX_HOST:$port$path" >/dev/null 2>&1; then
-      printf '%-13s up    http://%s:%s\n' "$name" "$SANDBOX_HOST" "$port"
-    else
-      printf '%-13s DOWN  http://%s:%s (log: %s)\n' "$name" "$SANDBOX_HOST" "$port" "$LOG_DIR/$name.log"; rc=1
-    fi
+    report_status "$name" "http://$SANDBOX_HOST:$port" "$name" \
+      curl -fsS --max-time 5 "http://$SANDBOX_HOST:$port$path" || rc=1
   done
   return $rc
 }

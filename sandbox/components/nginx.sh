@@ -59,11 +59,8 @@ CONF
 }
 
 nginx_check() {
-  if curl -fsS --max-time 5 --cacert "$NGINX_DIR/tls/server.crt" "https://localhost:$NGINX_HTTPS_PORT/nginx-health" >/dev/null 2>&1; then
-    echo "nginx         up    https://localhost:$NGINX_HTTPS_PORT"
-  else
-    echo "nginx         DOWN  https://localhost:$NGINX_HTTPS_PORT (log: $LOG_DIR/nginx.log)"; return 1
-  fi
+  report_status nginx "https://localhost:$NGINX_HTTPS_PORT" nginx \
+    curl -fsS --max-time 5 --cacert "$NGINX_DIR/tls/server.crt" "https://localhost:$NGINX_HTTPS_PORT/nginx-health"
 }
 
 nginx_down() { stop_daemon nginx; }

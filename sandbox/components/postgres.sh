@@ -57,11 +57,8 @@ _postgres_bootstrap() {
 }
 
 postgres_check() {
-  if "$PG_BIN/pg_isready" -q -h "$SANDBOX_HOST" -p "$POSTGRES_PORT"; then
-    echo "postgres      up    $SANDBOX_HOST:$POSTGRES_PORT"
-  else
-    echo "postgres      DOWN  $SANDBOX_HOST:$POSTGRES_PORT (log: $LOG_DIR/postgres.log)"; return 1
-  fi
+  report_status postgres "$SANDBOX_HOST:$POSTGRES_PORT" postgres \
+    "$PG_BIN/pg_isready" -q -h "$SANDBOX_HOST" -p "$POSTGRES_PORT"
 }
 
 postgres_down() { stop_daemon postgres; }

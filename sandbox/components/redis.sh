@@ -40,12 +40,8 @@ redis_cli() {
   REDISCLI_AUTH="$(secret redis_admin)" redis-cli --user opsbook_admin -h "$SANDBOX_HOST" -p "$REDIS_PORT" "$@"
 }
 
-redis_check() {
-  if [ "$(redis_cli ping 2>/dev/null)" = "PONG" ]; then
-    echo "redis         up    $SANDBOX_HOST:$REDIS_PORT"
-  else
-    echo "redis         DOWN  $SANDBOX_HOST:$REDIS_PORT (log: $LOG_DIR/redis.log)"; return 1
-  fi
-}
+_redis_pong() { [ "$(redis_cli ping 2>/dev/null)" = "PONG" ]; }
+
+redis_check() { report_status redis "$SANDBOX_HOST:$REDIS_PORT" redis _redis_pong; }
 
 redis_down() { stop_daemon redis; }

@@ -10,11 +10,7 @@ s3_up() {
 }
 
 s3_check() {
-  if curl -fsS --max-time 5 "http://$SANDBOX_HOST:$S3_PORT/" >/dev/null 2>&1; then
-    echo "s3            up    http://$SANDBOX_HOST:$S3_PORT"
-  else
-    echo "s3            DOWN  http://$SANDBOX_HOST:$S3_PORT (log: $LOG_DIR/s3.log)"; return 1
-  fi
+  report_status s3 "http://$SANDBOX_HOST:$S3_PORT" s3 curl -fsS --max-time 5 "http://$SANDBOX_HOST:$S3_PORT/"
 }
 
 s3_down() { stop_daemon s3; }

@@ -116,6 +116,19 @@ wait_tcp() {
   die "$name did not listen on $SANDBOX_HOST:$port within ${secs}s" "$LOG_DIR/$name.log"
 }
 
+# report_status NAME ADDRESS LOG CMD...: print one aligned status line for a component, "up" when
+# CMD succeeds, else "DOWN" with the path of its log $LOG_DIR/LOG.log (and return 1).
+report_status() {
+  local name="$1" address="$2" logname="$3"
+  shift 3
+  if "$@" >/dev/null 2>&1; then
+    printf '%-13s up    %s\n' "$name" "$address"
+  else
+    printf '%-13s DOWN  %s (log: %s)\n' "$name" "$address" "$LOG_DIR/$logname.log"
+    return 1
+  fi
+}
+
 # secret NAME: a random password generated once and kept 0600 under the state dir.
 secret() {
   local f="$STATE_DIR/secrets/$1"
