@@ -58,7 +58,7 @@ PLUGINS = Path(__file__).resolve().parents[1]
 if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
 
-from ansible.module_utils.opsbook_catalog import CatalogError, merge  # noqa: E402
+from ansible.module_utils.opsbook_catalog import CatalogError, merge
 
 SHIPPED = PLUGINS.parent / "roles" / "alerting" / "files" / "catalog.yml"
 
