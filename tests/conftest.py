@@ -3,6 +3,7 @@ and a way to skip a test that needs a sandbox service which is not running (nami
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import ansible.module_utils
 import pytest
@@ -75,3 +77,33 @@ def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[
         timeout=timeout,
         check=False,
     )
+
+
+def run_module(tmp_path: Path, module: str, args: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
+    """Run one module on localhost through ansible-playbook and return its registered result
+    (failed or not). args may hold Jinja expressions, such as a lookup of the alert catalog."""
+    out = tmp_path / f"{module}-result.json"
+    playbook = tmp_path / f"{module}.yml"
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {module: "{{ module_args }}", "vars": {"module_args": args}, "register": "result",
+                         "ignore_errors": True},
+                        {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(out),
+                                                  "mode": "0600"},
+                         "check_mode": False},
+                    ],
+                }
+            ]
+        )
+    )  # fmt: skip
+    run = run_playbook(
+        "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
+        *(["--check"] if check else []), str(playbook),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    return json.loads(out.read_text())
