@@ -1,0 +1,180 @@
+"""The backup catalog: what counts as a backup, checksums, retention and metrics (no services)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.opsbook_backup import (
+    MARKER,
+    BackupError,
+    BackupWriter,
+    delete_backup,
+    find_backup,
+    id_epoch,
+    list_backups,
+    lock_held,
+    plan_retention,
+    prometheus_text,
+    record_verification,
+    stale_partials,
+)
+
+DAY = 86400.0
+
+
+def make_backup(root: Path, target: str = "mongodb", tier: str = "daily", now: float | None = None, payload=b"data"):
+    with BackupWriter(root, target, tier, "test", now=now) as writer:
+        writer.path("dump.bin").write_bytes(payload)
+        manifest = writer.seal({"counts": {"db.c": 1}})
+    return writer.final, manifest
+
+
+def test_sealed_backup_is_listed_with_checksums_and_private_modes(tmp_path: Path) -> None:
+    path, manifest = make_backup(tmp_path)
+    catalog = list_backups(tmp_path, checksums=True)
+    assert [b["id"] for b in catalog["backups"]] == [manifest["id"]]
+    assert catalog["backups"][0]["problems"] == []
+    assert manifest["files"][0]["size"] == 4 and len(manifest["files"][0]["sha256"]) == 64
+    assert (path / MARKER).is_file() and not path.with_name(path.name + ".partial").exists()
+    assert oct(path.stat().st_mode & 0o777) == "0o700"
+    assert oct((path / "dump.bin").stat().st_mode & 0o777) in ("0o600", "0o644")  # written by the test
+    assert oct((path / "manifest.json").stat().st_mode & 0o777) == "0o600"
+    assert catalog["targets"]["mongodb"]["count"] == 1
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), BackupWriter(tmp_path, "mongodb", "daily", "test") as writer:
+        writer.path("dump.bin").write_bytes(b"half")
+        raise RuntimeError("mongodump died")
+    catalog = list_backups(tmp_path)
+    assert catalog["backups"] == [] and catalog["incomplete"] == []
+
+
+def test_missing_marker_and_partial_are_not_backups(tmp_path: Path) -> None:
+    path, _ = make_backup(tmp_path, now=time.time() - 10)
+    (path / MARKER).unlink()
+    partial = tmp_path / "mongodb" / "daily" / "20200101T000000Z.partial"
+    partial.mkdir()
+    catalog = list_backups(tmp_path)
+    assert catalog["backups"] == []
+    reasons = sorted(i["reason"] for i in catalog["incomplete"])
+    assert reasons[0].startswith("no completion marker") and reasons[1].startswith("partial")
+    with pytest.raises(BackupError, match="not usable: no completion marker"):
+        find_backup(catalog, "mongodb", path.name)
+    with pytest.raises(BackupError, match="no complete backup of target 'mongodb'"):
+        find_backup(catalog, "mongodb")
+
+
+def test_flipped_byte_is_corrupt(tmp_path: Path) -> None:
+    path, _ = make_backup(tmp_path, payload=b"abcdef")
+    data = bytearray((path / "dump.bin").read_bytes())
+    data[2] ^= 0x01
+    (path / "dump.bin").write_bytes(bytes(data))
+    catalog = list_backups(tmp_path, checksums=True)
+    assert catalog["backups"] == []
+    assert "SHA-256 does not match" in catalog["corrupt"][0]["problems"][0]
+    assert list_backups(tmp_path)["backups"], "without checksums the listing is by marker only"
+
+
+def test_lock_of_a_running_writer_is_seen_and_released_when_killed(tmp_path: Path) -> None:
+    child_code = (
+        "import sys, time, ansible.module_utils as m; m.__path__.append(sys.argv[2]);"
+        "from ansible.module_utils import opsbook_backup as b;"
+        "w = b.BackupWriter(sys.argv[1], 'mongodb', 'daily', 'test'); w.open(); print(w.partial, flush=True);"
+        "time.sleep(60)"
+    )
+    utils = str(Path(__file__).resolve().parents[2] / "plugins" / "module_utils")
+    proc = subprocess.Popen([sys.executable, "-c", child_code, str(tmp_path), utils], stdout=subprocess.PIPE, text=True)
+    try:
+        partial = proc.stdout.readline().strip()
+        assert lock_held(partial)
+        catalog = list_backups(tmp_path)
+        assert catalog["incomplete"][0]["active"] is True
+        assert stale_partials(catalog, 0, now=time.time() + 3600) == []
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not lock_held(partial)
+    catalog = list_backups(tmp_path)
+    assert catalog["incomplete"][0]["active"] is False
+    assert [p["path"] for p in stale_partials(catalog, 0, now=time.time() + 3600)] == [partial]
+
+
+def test_verification_is_recorded_and_summarised(tmp_path: Path) -> None:
+    path, _ = make_backup(tmp_path)
+    record_verification(path, {"result": "ok", "verified_epoch": 1234.0, "restore_seconds": 1.5})
+    catalog = list_backups(tmp_path)
+    assert catalog["backups"][0]["verified"] is True
+    assert catalog["targets"]["mongodb"]["latest_verified_epoch"] == 1234.0
+    text = prometheus_text(catalog)
+    assert 'opsbook_backup_last_verified_timestamp_seconds{target="mongodb"} 1234' in text
+    assert 'opsbook_backup_last_success_timestamp_seconds{target="mongodb"}' in text
+    assert json.loads((path / "manifest.json").read_text())["verification_history"][0]["result"] == "ok"
+
+
+def _catalog(records: list[tuple[str, str, float, bool]]) -> dict:
+    backups = []
+    for target, tier, epoch, verified in records:
+        backup_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
+        backups.append(
+            {
+                "target": target,
+                "tier": tier,
+                "id": backup_id,
+                "path": f"/b/{target}/{tier}/{backup_id}",
+                "completed_at": backup_id,
+                "completed_epoch": epoch,
+                "verified": verified,
+                "verification": {"result": "ok", "verified_epoch": epoch + 60} if verified else None,
+            }
+        )
+    backups.sort(key=lambda r: r["completed_epoch"], reverse=True)
+    return {"backups": backups, "incomplete": [], "corrupt": []}
+
+
+def test_retention_keeps_one_per_period_and_the_newest_verified() -> None:
+    now = id_epoch("20250131T120000Z")
+    daily = [("mongodb", "daily", now - d * DAY, d == 20) for d in range(30)]
+    extra_same_day = [("mongodb", "daily", now - 0.5 * 3600, False)]
+    plan = plan_retention(_catalog(daily + extra_same_day), {"daily": 7}, now=now)
+    kept = {r["id"]: r["reason"] for r in plan["keep"]}
+    assert len(kept) == 8  # 7 days + the verified one from 20 days ago
+    assert "newest verified" in kept[time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now - 20 * DAY))]
+    assert len(plan["delete"]) == 31 - 8
+
+
+def test_retention_never_empties_a_target_and_respects_unlimited_tiers() -> None:
+    now = id_epoch("20250131T120000Z")
+    plan = plan_retention(_catalog([("pg", "monthly", now - 400 * DAY, False)]), {"monthly": 1}, now=now)
+    assert plan["delete"] == [] and "newest backups of pg" in plan["keep"][0]["reason"]
+    plan = plan_retention(_catalog([("f", "manual", now - d * DAY, False) for d in range(5)]), {}, now=now)
+    assert len(plan["keep"]) == 5
+
+
+def test_weekly_and_monthly_periods() -> None:
+    now = id_epoch("20250131T120000Z")
+    weekly = [("m", "weekly", now - d * DAY, False) for d in range(0, 70, 3)]
+    plan = plan_retention(_catalog(weekly), {"weekly": 5}, now=now)
+    assert len(plan["keep"]) == 5
+    monthly = [("m", "monthly", now - d * DAY, False) for d in range(0, 400, 10)]
+    plan = plan_retention(_catalog(monthly), {"monthly": 12}, now=now)
+    assert len({r["id"][:6] for r in plan["keep"]}) == 12
+
+
+def test_delete_backup_removes_marker_first_and_refuses_outside_root(tmp_path: Path) -> None:
+    path, _ = make_backup(tmp_path)
+    record = list_backups(tmp_path)["backups"][0]
+    with pytest.raises(BackupError, match="refusing"):
+        delete_backup(record, tmp_path / "elsewhere")
+    delete_backup(record, tmp_path)
+    assert not path.exists()
+
+
+def test_names_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(BackupError, match="not a valid name"):
+        BackupWriter(tmp_path, "../etc", "daily", "test")
