@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -555,3 +556,43 @@ def prometheus_text(catalog: dict[str, Any]) -> str:
     for target in sorted(summary):
         lines.append(f'opsbook_backup_count{{target="{target}"}} {summary[target]["count"]}')
     return "\n".join(lines) + "\n"
+
+
+# --- shared by the writer modules ----------------------------------------------------------------
+
+
+def writer_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The options every backup writer module takes (the opsbook_backup doc fragment), plus its own."""
+    spec: dict[str, dict[str, Any]] = {
+        "root": {"type": "path", "required": True},
+        "target": {"type": "str", "required": True},
+        "tier": {"type": "str", "default": "daily", "choices": ["daily", "weekly", "monthly", "manual"]},
+        "age_recipients": {"type": "list", "elements": "str", "default": []},
+        "skip_if_newer_than_minutes": {"type": "int", "default": 0},
+    }
+    spec.update(extra)
+    return spec
+
+
+def recent_backup(root: str | Path, target: str, tier: str, minutes: int, now: float | None = None) -> dict | None:
+    """The complete backup of target and tier that finished within `minutes`, if any."""
+    if minutes <= 0:
+        return None
+    now = time.time() if now is None else now
+    for record in list_backups(root, [target], [tier])["backups"]:
+        if now - (record["completed_epoch"] or 0) < minutes * 60:
+            return record
+    return None
+
+
+def encryption_details(recipients: list[str]) -> dict[str, Any] | None:
+    return {"type": "age", "recipients": list(recipients)} if recipients else None
+
+
+def tool_version(binary: str) -> str:
+    """First line of `<binary> --version`, or "unknown" (mongo-tools built from source say little)."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
+    except OSError as err:
+        raise BackupError(f"{binary} cannot be run: {err}") from err
+    return (out.strip().splitlines() or ["unknown"])[0]

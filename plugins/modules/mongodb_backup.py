@@ -1,0 +1,234 @@
+#!/usr/bin/python
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Dump a MongoDB server with mongodump into a sealed opsbook backup."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: mongodb_backup
+short_description: Dump a MongoDB server with mongodump into a sealed, checksummed backup
+description:
+  - Runs C(mongodump --archive --gzip), with C(--oplog) when the server keeps an oplog, into a
+    C(.partial) directory, writes the manifest (tool and server versions, times, SHA-256 and size of
+    the archive, documents per collection as mongodump counted them, the oplog range), fsyncs it,
+    renames it into place and writes the completion marker last. On any failure the partial
+    directory is removed and the task fails with the tool's own message.
+  - The password reaches mongodump through a 0600 C(--config) file in a private temporary
+    directory, never its command line.
+version_added: "0.1.0"
+author: opsbook contributors
+extends_documentation_fragment:
+  - opsbook_mongodb
+  - opsbook_backup
+options:
+  databases:
+    description:
+      - Dump only this database (mongodump dumps one database or all). Empty dumps the whole server,
+        which C(--oplog) requires.
+    type: list
+    elements: str
+    default: []
+  oplog:
+    description:
+      - V(auto) adds C(--oplog) when the server has C(local.oplog.rs) and O(databases) is empty;
+        V(always) fails when it cannot; V(never) leaves it out.
+    type: str
+    default: auto
+    choices: [auto, always, never]
+  gzip:
+    description: Compress the archive (C(--gzip)).
+    type: bool
+    default: true
+  parallel_collections:
+    description: C(--numParallelCollections), collections dumped at once.
+    type: int
+    default: 4
+  mongodump_path:
+    description: The mongodump binary.
+    type: path
+    default: mongodump
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is dumped; the module reports what it would write.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Take the daily MongoDB backup
+  mongodb_backup:
+    login_host: 127.0.0.1
+    login_port: 27017
+    login_user: opsbook_admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+    root: /var/backups/opsbook
+    target: mongodb
+    tier: daily
+    age_recipients: ["age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"]
+  no_log: true
+"""
+
+RETURN = r"""
+path:
+  description: The sealed backup directory.
+  returned: changed
+  type: str
+  sample: /var/backups/opsbook/mongodb/daily/20250111T020000Z
+id:
+  description: The backup's id.
+  returned: changed
+  type: str
+  sample: 20250111T020000Z
+manifest:
+  description: The manifest written (see docs/backup.md).
+  returned: changed
+  type: dict
+  sample: {kind: mongodb, counts: {"shop.orders": 1200}, oplog: {start: {t: 1736560800, i: 1}, entries: 3}}
+skipped_for:
+  description: With O(skip_if_newer_than_minutes), the recent backup that made this run write nothing.
+  returned: when nothing was written because a recent backup exists
+  type: str
+  sample: /var/backups/opsbook/mongodb/daily/20250111T020000Z
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.opsbook_backup import (
+    BackupError,
+    BackupWriter,
+    encryption_details,
+    recent_backup,
+    tool_version,
+    writer_argument_spec,
+)
+from ansible.module_utils.opsbook_backup_tools import (
+    mongo_connection_args,
+    mongo_tools_config,
+    mongodump_argv,
+    parse_mongodump_output,
+    private_dir,
+    run_to_file,
+    run_tool,
+    tail,
+    ts_dict,
+    write_secret_file,
+)
+from ansible.module_utils.opsbook_mongodb import (
+    PYMONGO_IMPORT_ERROR,
+    PyMongoError,
+    mongodb_argument_spec,
+    mongodb_client,
+)
+
+
+def newest_oplog_ts(client):
+    """The newest oplog entry's timestamp, or None when the server keeps no oplog."""
+    if "oplog.rs" not in client["local"].list_collection_names():
+        return None
+    entry = client["local"]["oplog.rs"].find_one({}, sort=[("ts", -1)], projection={"ts": 1})
+    return entry["ts"] if entry else None
+
+
+def use_oplog(mode: str, has_oplog: bool, databases: list[str]) -> bool:
+    if mode == "never":
+        return False
+    possible = has_oplog and not databases
+    if mode == "always" and not possible:
+        why = (
+            "the server has no local.oplog.rs" if not has_oplog else "databases is set (--oplog needs the whole server)"
+        )
+        raise BackupError(f"oplog=always but mongodump --oplog is not possible: {why}")
+    return possible
+
+
+def backup(params: dict, check_mode: bool) -> dict:
+    recent = recent_backup(params["root"], params["target"], params["tier"], params["skip_if_newer_than_minutes"])
+    if recent:
+        return {"changed": False, "skipped_for": recent["path"], "msg": f"backup {recent['id']} is recent enough"}
+    client = mongodb_client(params)
+    try:
+        server = client.admin.command("buildInfo")
+        has_oplog = "oplog.rs" in client["local"].list_collection_names()
+        oplog = use_oplog(params["oplog"], has_oplog, params["databases"])
+        start_ts = newest_oplog_ts(client) if oplog else None
+        if check_mode:
+            return {
+                "changed": True,
+                "msg": f"would dump {params['login_host']}:{params['login_port']} (oplog: {oplog})",
+            }
+        encrypted = bool(params["age_recipients"])
+        name = "dump.archive" + (".gz" if params["gzip"] else "") + (".age" if encrypted else "")
+        with BackupWriter(params["root"], params["target"], params["tier"], "mongodb") as writer, private_dir() as tmp:
+            config = None
+            if params.get("login_password"):
+                config = write_secret_file(tmp / "mongodump.yml", mongo_tools_config(params["login_password"]))
+            argv = mongodump_argv(
+                params["mongodump_path"],
+                mongo_connection_args(params, config),
+                archive="-" if encrypted else str(writer.path(name)),
+                gzip=params["gzip"],
+                oplog=oplog,
+                databases=params["databases"],
+                parallel_collections=params["parallel_collections"],
+            )
+            if encrypted:
+                log = run_to_file(argv, writer.path(name), age_recipients=params["age_recipients"])
+            else:
+                rc, log = run_tool(argv)
+                if rc != 0:
+                    raise BackupError(f"mongodump failed (exit {rc}): {tail(log, 3)}")
+            parsed = parse_mongodump_output(log)
+            end_ts = newest_oplog_ts(client) if oplog else None
+            manifest = writer.seal(
+                {
+                    "tool": {"name": "mongodump", "version": tool_version(params["mongodump_path"])},
+                    "server": {"version": server.get("version"), "ferretdb": server.get("ferretdbVersion")},
+                    "source": f"{params['login_host']}:{params['login_port']}",
+                    "databases": sorted({ns.split(".", 1)[0] for ns in parsed["counts"]}),
+                    "counts": parsed["counts"],
+                    "archive": {"name": name, "gzip": params["gzip"]},
+                    "oplog": {"start": ts_dict(start_ts), "end": ts_dict(end_ts), "entries": parsed["oplog_entries"]}
+                    if oplog
+                    else None,
+                    "encryption": encryption_details(params["age_recipients"]),
+                    "options": {"parallel_collections": params["parallel_collections"]},
+                }
+            )
+            return {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": manifest}
+    finally:
+        client.close()
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=mongodb_argument_spec(
+            **writer_argument_spec(
+                databases={"type": "list", "elements": "str", "default": []},
+                oplog={"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+                gzip={"type": "bool", "default": True},
+                parallel_collections={"type": "int", "default": 4},
+                mongodump_path={"type": "path", "default": "mongodump"},
+            )
+        ),
+        required_together=[["login_user", "login_password"]],
+        supports_check_mode=True,
+    )
+    if PYMONGO_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
+    p = module.params
+    try:
+        result = backup(p, module.check_mode)
+    except (BackupError, PyMongoError, OSError) as err:
+        module.fail_json(
+            msg=f"MongoDB backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, "
+            f"nothing was kept: {err}",
+            exception=traceback.format_exc(),
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

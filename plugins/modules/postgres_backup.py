@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Dump PostgreSQL databases (pg_dump -Fc each, pg_dumpall --globals-only) into a sealed opsbook backup."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: postgres_backup
+short_description: Dump PostgreSQL databases and globals into a sealed, checksummed backup
+description:
+  - For each database, opens a C(REPEATABLE READ) transaction, exports its snapshot, counts the rows
+    of every table in that snapshot and runs C(pg_dump --format=custom --snapshot=...), so the counts
+    in the manifest are exactly what the dump holds. Then C(pg_dumpall --globals-only) (roles with
+    their password hashes, tablespaces).
+  - Writes into a C(.partial) directory, seals it with the manifest and the completion marker, or
+    removes it and fails with the tool's message.
+  - The password reaches the tools through a 0600 PGPASSFILE in a private temporary directory.
+version_added: "0.1.0"
+author: opsbook contributors
+extends_documentation_fragment:
+  - opsbook_backup
+options:
+  login_host:
+    description: PostgreSQL host.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description: PostgreSQL port.
+    type: int
+    default: 5432
+  login_user:
+    description: A superuser (pg_dumpall --globals-only reads pg_authid).
+    type: str
+    default: postgres
+  login_password:
+    description: Its password. Never logged.
+    type: str
+  databases:
+    description: Databases to dump. Empty dumps every database that accepts connections except templates.
+    type: list
+    elements: str
+    default: []
+  globals:
+    description: Also dump roles and tablespaces with C(pg_dumpall --globals-only).
+    type: bool
+    default: true
+  pg_dump_path:
+    description: The pg_dump binary (its major version must be at least the server's).
+    type: path
+    default: pg_dump
+  pg_dumpall_path:
+    description: The pg_dumpall binary.
+    type: path
+    default: pg_dumpall
+requirements:
+  - psycopg2
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is dumped; the module reports what it would write.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Take the daily PostgreSQL backup
+  postgres_backup:
+    login_host: 127.0.0.1
+    login_port: 5432
+    login_password: "{{ vault_postgres_admin_password }}"
+    databases: [ecommerce, ecommerce_ai]
+    root: /var/backups/opsbook
+    target: postgres
+  no_log: true
+"""
+
+RETURN = r"""
+path:
+  description: The sealed backup directory.
+  returned: changed
+  type: str
+  sample: /var/backups/opsbook/postgres/daily/20250111T020000Z
+id:
+  description: The backup's id.
+  returned: changed
+  type: str
+  sample: 20250111T020000Z
+manifest:
+  description: The manifest written; C(counts) has rows per C(database.schema.table).
+  returned: changed
+  type: dict
+  sample: {kind: postgres, databases: [shop], counts: {"shop.public.orders": 1200}}
+skipped_for:
+  description: With O(skip_if_newer_than_minutes), the recent backup that made this run write nothing.
+  returned: when nothing was written because a recent backup exists
+  type: str
+  sample: /var/backups/opsbook/postgres/daily/20250111T020000Z
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.opsbook_backup import (
+    BackupError,
+    BackupWriter,
+    encryption_details,
+    recent_backup,
+    tool_version,
+    writer_argument_spec,
+)
+from ansible.module_utils.opsbook_backup_pg import (
+    PSYCOPG2_IMPORT_ERROR,
+    Psycopg2Error,
+    pg_connect,
+    snapshot_counts,
+)
+from ansible.module_utils.opsbook_backup_tools import (
+    pg_dump_argv,
+    pg_env,
+    pgpass_line,
+    private_dir,
+    run_to_file,
+    write_secret_file,
+)
+
+
+def backup(p: dict, check_mode: bool) -> dict:
+    recent = recent_backup(p["root"], p["target"], p["tier"], p["skip_if_newer_than_minutes"])
+    if recent:
+        return {"changed": False, "skipped_for": recent["path"], "msg": f"backup {recent['id']} is recent enough"}
+    admin = pg_connect(p, "postgres")
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SHOW server_version")
+            version = cur.fetchone()[0]
+            cur.execute("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1")
+            existing = [row[0] for row in cur.fetchall()]
+    finally:
+        admin.close()
+    missing = sorted(set(p["databases"]) - set(existing))
+    if missing:
+        raise BackupError(f"databases {', '.join(missing)} do not exist on the server (it has {', '.join(existing)})")
+    databases = p["databases"] or [d for d in existing if d != "postgres"]
+    if check_mode:
+        return {"changed": True, "msg": f"would dump {', '.join(databases)}" + (" and globals" if p["globals"] else "")}
+    suffix = ".age" if p["age_recipients"] else ""
+    counts: dict[str, int] = {}
+    with BackupWriter(p["root"], p["target"], p["tier"], "postgres") as writer, private_dir() as tmp:
+        pgpass = write_secret_file(
+            tmp / "pgpass", pgpass_line(p["login_host"], p["login_port"], p["login_user"], p["login_password"] or "")
+        )
+        env = pg_env(pgpass, p["login_host"], p["login_port"], p["login_user"])
+        for database in databases:
+            conn = pg_connect(p, database)
+            try:
+                snapshot, table_counts = snapshot_counts(conn)
+                counts.update({f"{database}.{table}": n for table, n in table_counts.items()})
+                argv = pg_dump_argv(p["pg_dump_path"], database, "-", snapshot=snapshot)
+                run_to_file(
+                    argv, writer.path(f"{database}.pgdump{suffix}"), env=env, age_recipients=p["age_recipients"]
+                )
+            finally:
+                conn.close()
+        if p["globals"]:
+            argv = [p["pg_dumpall_path"], "--globals-only", "--no-password"]
+            run_to_file(argv, writer.path(f"globals.sql{suffix}"), env=env, age_recipients=p["age_recipients"])
+        manifest = writer.seal(
+            {
+                "tool": {"name": "pg_dump", "version": tool_version(p["pg_dump_path"])},
+                "server": {"version": version},
+                "source": f"{p['login_host']}:{p['login_port']}",
+                "databases": databases,
+                "globals": p["globals"],
+                "counts": counts,
+                "encryption": encryption_details(p["age_recipients"]),
+            }
+        )
+    return {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": manifest}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=writer_argument_spec(
+            login_host={"type": "str", "default": "127.0.0.1"},
+            login_port={"type": "int", "default": 5432},
+            login_user={"type": "str", "default": "postgres"},
+            login_password={"type": "str", "no_log": True},
+            databases={"type": "list", "elements": "str", "default": []},
+            globals={"type": "bool", "default": True},
+            pg_dump_path={"type": "path", "default": "pg_dump"},
+            pg_dumpall_path={"type": "path", "default": "pg_dumpall"},
+        ),
+        supports_check_mode=True,
+    )
+    if PSYCOPG2_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
+    p = module.params
+    try:
+        result = backup(p, module.check_mode)
+    except (BackupError, Psycopg2Error, OSError) as err:
+        module.fail_json(
+            msg=f"PostgreSQL backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, "
+            f"nothing was kept: {err}",
+            exception=traceback.format_exc(),
+        )
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
