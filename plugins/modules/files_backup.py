@@ -15,7 +15,7 @@ description:
     (C(--link-dest)), so daily copies of large upload trees cost only what changed.
   - Every file of the backup is listed in the manifest with its size and SHA-256; a set's member
     count is in C(counts).
-  - With O(age_recipients), tar sets are encrypted with age (configuration holds secrets: env files);
+  - With O(age_recipients), tar sets are encrypted with age (configuration holds secrets, such as env files);
     rsync sets cannot be encrypted and are refused.
 version_added: "0.1.0"
 author: opsbook contributors
