@@ -1,0 +1,289 @@
+"""The opsbook repository: where it is, which runbooks it has, and what each one reads.
+
+A runbook is ``playbooks/NAME.yml`` (files starting with ``_`` are shared pieces, not runbooks).
+Its purpose is the first line of its header comment (``# NAME.yml: purpose``). The inputs it
+accepts are discovered from the playbook itself: the roles its plays use (``roles:``,
+``include_role``/``import_role``, followed through ``import_playbook`` and through the roles' own
+task files), the play-level ``vars`` and ``vars_prompt`` names, and the ``name=value`` examples of
+its header. Nothing here has to change when a playbook is added.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opsbook.errors import PlaybookNotFound, ProjectNotFound
+
+__all__ = ["Playbook", "PlaybookInputs", "Project", "load_yaml"]
+
+_HEADER_RE = re.compile(r"^#\s*(?P<file>[\w.-]+\.ya?ml)\s*:\s*(?P<purpose>.+?)\s*$")
+# `-e name=value` and `name=value` examples in a header name inputs the playbook reads.
+_HEADER_VAR_RE = re.compile(r"(?<![\w.@/-])([a-z_][a-z0-9_]*)=(?!=)")
+_ROLE_ACTIONS = frozenset(
+    f"{prefix}{action}"
+    for prefix in ("", "ansible.builtin.", "ansible.legacy.")
+    for action in ("include_role", "import_role")
+)
+_TASK_FILE_ACTIONS = frozenset(
+    f"{prefix}{action}"
+    for prefix in ("", "ansible.builtin.", "ansible.legacy.")
+    for action in ("include_tasks", "import_tasks")
+)
+_PLAYBOOK_IMPORTS = frozenset({"import_playbook", "ansible.builtin.import_playbook", "ansible.legacy.import_playbook"})
+_TASK_SECTIONS = ("pre_tasks", "tasks", "post_tasks", "handlers")
+_BLOCK_SECTIONS = ("block", "rescue", "always")
+
+
+class _TolerantLoader(yaml.SafeLoader):
+    """A safe YAML loader that reads Ansible's tags (``!vault``, ``!unsafe``) as plain values."""
+
+
+def _construct_tagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    return None
+
+
+_TolerantLoader.add_multi_constructor("!", _construct_tagged)
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file with Ansible's tags tolerated; an empty file gives None."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_TolerantLoader)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """One runbook: ``playbooks/<name>.yml``."""
+
+    name: str
+    path: Path
+    purpose: str
+    header: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class PlaybookInputs:
+    """What a playbook reads: the roles it uses and the variable names it declares itself."""
+
+    roles: tuple[str, ...]
+    play_vars: frozenset[str]
+    header_vars: frozenset[str]
+    unresolved: tuple[str, ...]
+
+
+def _read_header(path: Path) -> tuple[str, str]:
+    """The purpose (first header line after ``# name.yml:``) and the whole comment block."""
+    lines: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for raw in handle:
+            line = raw.rstrip("\n")
+            if not lines and line.strip() in ("---", ""):
+                continue
+            if not line.startswith("#"):
+                break
+            lines.append(line)
+    purpose = ""
+    if lines:
+        match = _HEADER_RE.match(lines[0])
+        if match and Path(match["file"]).stem == path.stem:
+            purpose = match["purpose"]
+    return purpose, "\n".join(line.lstrip("#").strip() for line in lines)
+
+
+def _is_templated(value: object) -> bool:
+    return not isinstance(value, str) or "{{" in value or "{%" in value
+
+
+def _walk_tasks(tasks: object) -> Iterator[dict[str, Any]]:
+    """Every task of a task list, descending into blocks."""
+    if not isinstance(tasks, list):
+        return
+    for task in tasks:
+        if not isinstance(task, dict):
+            continue
+        yield task
+        for section in _BLOCK_SECTIONS:
+            yield from _walk_tasks(task.get(section))
+
+
+def _role_name(entry: object) -> str | None:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):
+        name = entry.get("role", entry.get("name"))
+        return name if isinstance(name, str) else None
+    return None
+
+
+@dataclass(frozen=True)
+class Project:
+    """An opsbook repository checkout: ``ansible.cfg``, ``playbooks/``, ``roles/``, ``inventories/``."""
+
+    root: Path
+
+    @classmethod
+    def discover(cls, start: Path | str | None = None) -> Project:
+        """Find the repository: ``start`` (or ``$OPSBOOK_PROJECT_DIR``), then the current
+        directory and its parents, then the directories above this package (an editable install)."""
+        candidates: list[Path] = []
+        if start is not None:
+            candidates.append(Path(start))
+        elif os.environ.get("OPSBOOK_PROJECT_DIR"):
+            candidates.append(Path(os.environ["OPSBOOK_PROJECT_DIR"]))
+        else:
+            cwd = Path.cwd().resolve()
+            candidates.extend([cwd, *cwd.parents])
+            here = Path(__file__).resolve().parent
+            candidates.extend(here.parents)
+        for candidate in candidates:
+            if (candidate / "ansible.cfg").is_file() and (candidate / "playbooks").is_dir():
+                return cls(candidate.resolve())
+        if start is not None or os.environ.get("OPSBOOK_PROJECT_DIR"):
+            raise ProjectNotFound(f"{candidates[0]} is not an opsbook repository (no ansible.cfg and playbooks/)")
+        raise ProjectNotFound(
+            "no opsbook repository found from the current directory or the package's location; "
+            "pass project_dir= or set OPSBOOK_PROJECT_DIR"
+        )
+
+    @property
+    def playbooks_dir(self) -> Path:
+        return self.root / "playbooks"
+
+    @property
+    def roles_dir(self) -> Path:
+        return self.root / "roles"
+
+    @property
+    def ansible_cfg(self) -> Path:
+        return self.root / "ansible.cfg"
+
+    @cached_property
+    def _config(self) -> configparser.ConfigParser:
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(self.ansible_cfg, encoding="utf-8")
+        return parser
+
+    def config(self, section: str, key: str, default: str = "") -> str:
+        """A value of the project's ansible.cfg, as text."""
+        return self._config.get(section, key, fallback=default)
+
+    def playbooks(self) -> list[Playbook]:
+        """The runbooks: ``playbooks/*.yml`` except the shared ``_*.yml`` pieces, sorted by name."""
+        books = []
+        for path in sorted(self.playbooks_dir.glob("*.yml")):
+            if path.name.startswith("_") or not path.is_file():
+                continue
+            purpose, header = _read_header(path)
+            books.append(Playbook(name=path.stem, path=path, purpose=purpose, header=header))
+        return books
+
+    def playbook(self, name: str) -> Playbook:
+        """The runbook called ``name`` (``smoke``, ``smoke.yml`` or ``playbooks/smoke.yml``)."""
+        stem = Path(name).name
+        stem = stem[: -len(".yml")] if stem.endswith(".yml") else stem
+        books = self.playbooks()
+        for book in books:
+            if book.name == stem:
+                return book
+        raise PlaybookNotFound(name, [book.name for book in books])
+
+    def role_path(self, role: str) -> Path | None:
+        """The directory of a project role, or None (a collection role or a missing one)."""
+        path = self.roles_dir / role
+        return path if path.is_dir() else None
+
+    def inputs(self, playbook: Playbook) -> PlaybookInputs:
+        """The roles a playbook uses and the variables it declares (see the module docstring)."""
+        roles: list[str] = []
+        play_vars: set[str] = set()
+        unresolved: list[str] = []
+        seen_files: set[Path] = set()
+
+        def add_role(name: object, where: Path) -> None:
+            if _is_templated(name):
+                unresolved.append(f"{where.name}: templated role name {name!r}")
+                return
+            assert isinstance(name, str)
+            if name not in roles:
+                roles.append(name)
+                scan_role(name)
+
+        def scan_tasks(tasks: object, base: Path, where: Path) -> None:
+            for task in _walk_tasks(tasks):
+                for action in _ROLE_ACTIONS.intersection(task):
+                    args = task[action]
+                    add_role(args.get("name") if isinstance(args, dict) else args, where)
+                for action in _TASK_FILE_ACTIONS.intersection(task):
+                    args = task[action]
+                    target = args.get("file") if isinstance(args, dict) else args
+                    if _is_templated(target):
+                        continue
+                    scan_task_file(base / str(target), base)
+
+        def scan_task_file(path: Path, base: Path) -> None:
+            path = path.resolve()
+            if path in seen_files or not path.is_file():
+                return
+            seen_files.add(path)
+            scan_tasks(load_yaml(path), base, path)
+
+        def scan_role(name: str) -> None:
+            role_dir = self.role_path(name)
+            if role_dir is None:
+                return
+            for section in ("tasks", "handlers"):
+                for path in sorted((role_dir / section).glob("*.y*ml")):
+                    scan_task_file(path, role_dir / section)
+
+        def scan_playbook(path: Path) -> None:
+            path = path.resolve()
+            if path in seen_files or not path.is_file():
+                return
+            seen_files.add(path)
+            plays = load_yaml(path) or []
+            for play in plays if isinstance(plays, list) else []:
+                if not isinstance(play, dict):
+                    continue
+                for action in _PLAYBOOK_IMPORTS.intersection(play):
+                    target = play[action]
+                    if _is_templated(target):
+                        unresolved.append(f"{path.name}: templated import_playbook {target!r}")
+                        continue
+                    scan_playbook(path.parent / str(target))
+                if isinstance(play.get("vars"), dict):
+                    play_vars.update(str(key) for key in play["vars"])
+                for prompt in play.get("vars_prompt") or []:
+                    if isinstance(prompt, dict) and isinstance(prompt.get("name"), str):
+                        play_vars.add(prompt["name"])
+                for entry in play.get("roles") or []:
+                    add_role(_role_name(entry), path)
+                for section in _TASK_SECTIONS:
+                    scan_tasks(play.get(section), path.parent, path)
+
+        scan_playbook(playbook.path)
+        header_vars = frozenset(_HEADER_VAR_RE.findall(playbook.header))
+        return PlaybookInputs(
+            roles=tuple(roles),
+            play_vars=frozenset(play_vars),
+            header_vars=header_vars,
+            unresolved=tuple(unresolved),
+        )
