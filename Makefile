@@ -46,10 +46,11 @@ sandbox-clean: sandbox-down ## Stop the sandbox and delete its state (.sandbox/)
 demo: sandbox-up ## Set everything up and run the main job against the sandbox
 	ansible-playbook $(DEMO_PLAYBOOK)
 
-lint: venv ## ansible-lint (production profile) and ruff
+lint: venv ## ansible-lint (production profile), ruff, mypy --strict of the opsbook package
 	ansible-lint
 	ruff check .
 	ruff format --check .
+	mypy --config-file python/pyproject.toml python/opsbook
 
 syntax: venv ## ansible-playbook --syntax-check on every playbook
 	@for p in $(PLAYBOOKS); do ansible-playbook --syntax-check "$$p" >/dev/null || exit 1; echo "syntax ok: $$p"; done
