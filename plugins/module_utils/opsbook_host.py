@@ -66,17 +66,22 @@ def parse_loadavg(text: str) -> list[float]:
 
 
 def parse_mounts(text: str) -> list[tuple[str, str]]:
-    """(mountpoint, fstype) of the data-holding filesystems in /proc/mounts, "/" first, each once."""
-    seen: dict[str, str] = {}
+    """(mountpoint, fstype) of the data-holding filesystems in /proc/mounts, "/" first, each
+    filesystem once: a device mounted again (a bind mount) is the same disk, as df counts it."""
+    by_device: dict[str, tuple[str, str]] = {}
     for line in text.splitlines():
         parts = line.split()
         if len(parts) < 3:
             continue
-        mountpoint = parts[1].replace("\\040", " ")
-        fstype = parts[2]
-        if mountpoint == "/" or fstype in DISK_FSTYPES:
-            seen.setdefault(mountpoint, fstype)
-    return sorted(seen.items(), key=lambda item: (item[0] != "/", item[0]))
+        device, mountpoint, fstype = parts[0], parts[1].replace("\\040", " "), parts[2]
+        if mountpoint != "/" and fstype not in DISK_FSTYPES:
+            continue
+        # Pseudo devices (overlay, a server:/export of nfs) are only the same disk at the same place.
+        key = device if device.startswith("/dev/") else f"{device} {mountpoint}"
+        known = by_device.get(key)
+        if known is None or mountpoint == "/" or (known[0] != "/" and len(mountpoint) < len(known[0])):
+            by_device[key] = (mountpoint, fstype)
+    return sorted(set(by_device.values()), key=lambda item: (item[0] != "/", item[0]))
 
 
 def disk_figures(mountpoint: str, fstype: str, statvfs: Callable[[str], os.statvfs_result]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ module: host_health
 short_description: Memory, CPU, load and disk usage of a host, as alert-catalog observations
 description:
   - Reads C(/proc/meminfo), C(/proc/stat), C(/proc/loadavg), C(/proc/mounts) and C(statvfs) of
-    every data-holding filesystem, in one module call: the morning check's C(df -h) and C(free -h)
+    every data-holding filesystem, in one module call, for the morning check's C(df -h) and C(free -h)
     (seeds 001 and 004) without the cost of full fact gathering.
   - Returns the figures and, under C(observations), the values the alert catalog's host entries
     (HighCpuUsage, HighMemoryUsage, SystemDiskSpaceLow, DataDiskSpaceLow) are evaluated on.

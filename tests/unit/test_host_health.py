@@ -70,6 +70,12 @@ def test_mounts_keep_real_filesystems_once_root_first() -> None:
     assert parse_mounts(MOUNTS) == [("/", "ext4"), ("/srv/my uploads", "ext4"), ("/var/lib/mongodb", "xfs")]
 
 
+def test_a_bind_mount_of_a_device_is_the_same_disk() -> None:
+    mounts = "/dev/vda1 /work/state ext4 rw 0 0\n/dev/vda1 / ext4 rw 0 0\n/dev/vdb1 /b/deep ext4 rw 0 0\n"
+    mounts += "/dev/vdb1 /b ext4 rw 0 0\n"
+    assert parse_mounts(mounts) == [("/", "ext4"), ("/b", "ext4")]
+
+
 def test_root_is_reported_even_on_an_overlay() -> None:
     assert parse_mounts("overlay / overlay rw 0 0\ntmpfs /dev tmpfs rw 0 0\n") == [("/", "overlay")]
 

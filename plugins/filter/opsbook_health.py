@@ -1,0 +1,439 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Filters that turn per-host health results into one set of alert-catalog observations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# Which catalog metric reports a service as down, by the service's criticality.
+SERVICE_UP_METRIC = {
+    "critical": "service_up",
+    "high": "high_service_up",
+    "medium": "minor_service_up",
+    "low": "minor_service_up",
+}
+# Which inventory group runs a service's check when the service names none, by check type.
+DEFAULT_GROUP = {
+    "http": "app",
+    "tcp": "app",
+    "container": "app",
+    "mongodb": "mongodb",
+    "pg_isready": "postgres",
+    "redis_ping": "redis",
+}
+
+
+def service_group(service: Mapping[str, Any]) -> str:
+    """The inventory group whose first host checks the service."""
+    return str(service.get("group") or DEFAULT_GROUP.get(service["health_check"]["type"], "app"))
+
+
+def services_checked_here(
+    services: Iterable[Mapping[str, Any]], inventory_hostname: str, groups: Mapping[str, list[str]], check_type: str
+) -> list[dict[str, Any]]:
+    """The services of one check type that this host checks: it is the first host of their group."""
+    mine = []
+    for service in services:
+        if service["health_check"]["type"] != check_type:
+            continue
+        members = groups.get(service_group(service)) or []
+        if members and members[0] == inventory_hostname:
+            mine.append(dict(service))
+    return mine
+
+
+def _samples(value: Any, host: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [{"labels": {"host": host, **(s.get("labels") or {})}, "value": s.get("value")} for s in value]
+    return [{"labels": {"host": host}, "value": value}]
+
+
+def merge_observations(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """{host: {observations: {metric: value | [samples]}}} → {metric: [samples labelled with host]}.
+    A null value is left out, so a figure a server does not report raises no alert."""
+    merged: dict[str, list[dict[str, Any]]] = {}
+    for host in sorted(results):
+        for metric, value in (results[host].get("observations") or {}).items():
+            samples = [s for s in _samples(value, host) if s["value"] is not None]
+            if samples:
+                merged.setdefault(metric, []).extend(samples)
+    return merged
+
+
+def service_observations(services: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Service check results ({name, up, criticality, host}) as the catalog's service-up metrics."""
+    merged: dict[str, list[dict[str, Any]]] = {}
+    for service in services:
+        if service.get("up") is None:
+            continue
+        metric = SERVICE_UP_METRIC[service.get("criticality") or "critical"]
+        labels = {"service": service["name"], "criticality": service.get("criticality") or "critical"}
+        if service.get("host"):
+            labels["host"] = service["host"]
+        merged.setdefault(metric, []).append({"labels": labels, "value": int(bool(service["up"]))})
+    return merged
+
+
+def service_record(
+    service: Mapping[str, Any], host: str, up: bool | None, detail: str = "", latency_ms: float | None = None
+) -> dict[str, Any]:
+    """One row of the report's service table: down is critical, unknown (not checked) is unknown."""
+    return {
+        "name": service["name"],
+        "criticality": service.get("criticality") or "critical",
+        "check": service["health_check"]["type"],
+        "host": host,
+        "up": up,
+        "status": "unknown" if up is None else ("ok" if up else "critical"),
+        "latency_ms": latency_ms,
+        "detail": detail,
+    }
+
+
+def probe_targets(services: Iterable[Mapping[str, Any]], ca_path: str | None = None, host: str = "127.0.0.1") -> list:
+    """service_probe targets for http and tcp services."""
+    targets = []
+    for service in services:
+        check = service["health_check"]
+        if check["type"] == "http":
+            target = {"name": service["name"], "type": "http", "url": check["url"]}
+            target["expect_status"] = check.get("expect_status") or [200]
+            if check["url"].startswith("https:") and (check.get("ca_path") or ca_path):
+                target["ca_path"] = check.get("ca_path") or ca_path
+        else:
+            target = {
+                "name": service["name"],
+                "type": "tcp",
+                "host": check.get("host") or host,
+                "port": service["port"],
+            }
+        targets.append(target)
+    return targets
+
+
+def probe_services(
+    results: Iterable[Mapping[str, Any]], services: Iterable[Mapping[str, Any]], host: str, target_ms: float = 200
+) -> list[dict[str, Any]]:
+    """service_probe results as service records; latency above the target is noted, not alerted
+    (the catalog's thresholds decide alerts)."""
+    by_name = {s["name"]: s for s in services}
+    records = []
+    for result in results:
+        service = by_name[result["name"]]
+        if result["up"]:
+            detail = f"HTTP {result['status_code']}" if result.get("status_code") else "port open"
+            if result["latency_ms"] is not None and result["latency_ms"] > target_ms:
+                detail += f", above the {target_ms:g} ms target"
+        else:
+            detail = result.get("error") or "down"
+        records.append(service_record(service, host, bool(result["up"]), detail, result.get("latency_ms")))
+    return records
+
+
+def _pg_record(result: Mapping[str, Any]) -> tuple[bool, str]:
+    if result.get("is_available"):
+        version = (result.get("server_version") or {}).get("full") or ""
+        return True, f"PostgreSQL {version} accepting connections"
+    return False, result.get("conn_err_msg") or result.get("msg") or "not accepting connections"
+
+
+def _redis_record(result: Mapping[str, Any]) -> tuple[bool, str]:
+    if result.get("failed") or "info" not in result:
+        return False, result.get("msg") or "no answer"
+    info = result["info"]
+    return True, f"Redis {info.get('redis_version', '')}, {info.get('used_memory_human', '?')} used".strip()
+
+
+def _mongodb_record(result: Mapping[str, Any]) -> tuple[bool, str]:
+    up = (result.get("observations") or {}).get("database_up")
+    if result.get("failed") or not up:
+        return False, result.get("msg") or "; ".join(a["message"] for a in result.get("alerts") or []) or "no answer"
+    version = (result.get("server") or {}).get("version") or ""
+    return True, f"MongoDB API {version}, status {result.get('status', 'unknown')}".strip()
+
+
+RECORDERS = {"mongodb": _mongodb_record, "postgres": _pg_record, "redis": _redis_record}
+
+
+def check_records(results: Iterable[Mapping[str, Any]], kind: str, host: str) -> list[dict[str, Any]]:
+    """Service records from a looped check's results (each carries its service as `item`)."""
+    records = []
+    for result in results:
+        up, detail = RECORDERS[kind](result)
+        records.append(service_record(result["item"], host, up, detail))
+    return records
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def check_observations(
+    results: Iterable[Mapping[str, Any]], kind: str = "mongodb", extra: Iterable[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Alert-catalog observations from the database checks, labelled by service."""
+    obs: dict[str, list[dict[str, Any]]] = {}
+
+    def add(metric: str, service: str, value: Any, labels: Mapping[str, Any] | None = None) -> None:
+        if value is not None:
+            obs.setdefault(metric, []).append({"labels": {"service": service, **(labels or {})}, "value": value})
+
+    for result in results:
+        name = result["item"]["name"]
+        if kind == "mongodb":
+            for metric, value in (result.get("observations") or {}).items():
+                samples = value if isinstance(value, list) else [{"labels": {}, "value": value}]
+                for sample in samples:
+                    add(metric, name, sample.get("value"), sample.get("labels"))
+        elif kind == "postgres":
+            add("database_up", name, int(bool(result.get("is_available"))))
+        elif kind == "redis":
+            info = result.get("info") or {}
+            maxmemory = int(info.get("maxmemory") or 0)
+            hits, misses = int(info.get("keyspace_hits") or 0), int(info.get("keyspace_misses") or 0)
+            add("redis_memory_percent", name, _pct(int(info.get("used_memory") or 0), maxmemory) if info else None)
+            add("redis_hit_rate_percent", name, _pct(hits, hits + misses))
+    for result in extra or []:
+        rows = result.get("query_result") or []
+        if rows:
+            add("db_pool_utilisation_percent", result["item"]["item"]["name"], rows[0].get("used_percent"))
+    return obs
+
+
+def check_figures(results: Iterable[Mapping[str, Any]], kind: str = "mongodb") -> dict[str, Any]:
+    """The raw figures each database check returned, by service, for the report's JSON."""
+    figures: dict[str, Any] = {}
+    for result in results:
+        if kind == "postgres":
+            figures[result["item"]["item"]["name"]] = (result.get("query_result") or [{}])[0]
+        elif kind == "redis":
+            info = result.get("info") or {}
+            keys = (
+                "redis_version",
+                "used_memory",
+                "maxmemory",
+                "keyspace_hits",
+                "keyspace_misses",
+                "evicted_keys",
+                "connected_clients",
+                "uptime_in_seconds",
+            )
+            figures[result["item"]["name"]] = {k: info.get(k) for k in keys}
+        else:
+            skip = {"item", "ansible_loop_var", "invocation", "changed", "failed", "failed_when_result", "observations"}
+            figures[result["item"]["name"]] = {k: v for k, v in result.items() if k not in skip}
+    return figures
+
+
+def container_records(
+    status: Mapping[str, Mapping[str, Any]], services: Iterable[Mapping[str, Any]], host: str
+) -> list[dict[str, Any]]:
+    """Service records for services whose health check is their container (or Deployment)
+    state, from service_control's status: up when running and healthy (or without health check)."""
+    records = []
+    for service in services:
+        state = status.get(service["name"])
+        if state is None:
+            records.append(service_record(service, host, False, "not found on the platform"))
+            continue
+        up = state.get("state") == "running" and bool(state.get("healthy"))
+        detail = (
+            f"{state.get('state')}, {state.get('health')}, {state.get('ready_replicas')}/{state.get('replicas')} ready"
+        )
+        records.append(service_record(service, host, up, detail))
+    return records
+
+
+def log_errors(status: Mapping[str, Mapping[str, Any]], regex: str, samples: int = 5) -> dict[str, dict[str, Any]]:
+    """Per service: how many log lines match the error pattern, and the last few of them."""
+    pattern = re.compile(regex)
+    counts: dict[str, dict[str, Any]] = {}
+    for name, service in status.items():
+        lines = service.get("logs")
+        if lines is None:
+            counts[name] = {"errors": None, "lines": None, "last": [], "note": service.get("logs_note", "no logs")}
+            continue
+        matching = [line for line in lines if pattern.search(line)]
+        counts[name] = {"errors": len(matching), "lines": len(lines), "last": matching[-samples:] if samples else []}
+    return counts
+
+
+def combine_observations(*parts: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    combined: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        for metric, samples in part.items():
+            combined.setdefault(metric, []).extend(samples)
+    return combined
+
+
+def host_results(hostvars: Mapping[str, Any], hosts: Iterable[str], key: str) -> dict[str, Any]:
+    """{host: hostvars[host][key]} for the hosts that have it (the others did not answer)."""
+    results = {}
+    for host in hosts:
+        facts = hostvars[host]
+        if key in facts:
+            results[host] = facts[key]
+    return results
+
+
+def result_services(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [service for host in sorted(results) for service in results[host].get("services") or []]
+
+
+def host_observations(hosts: Iterable[str], results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """host_up per host of the inventory: 0 for a host that returned no result (unreachable)."""
+    return {"host_up": [{"labels": {"host": h}, "value": int(h in results)} for h in hosts]}
+
+
+def _fmt(value: Any, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value}{suffix}"
+
+
+def health_report(
+    results: Mapping[str, Mapping[str, Any]],
+    evaluation: Mapping[str, Any],
+    am_alerts: list[Mapping[str, Any]] | None,
+    hosts: Iterable[str],
+) -> dict[str, Any]:
+    """The report role's report_data for the morning check."""
+    hosts = list(hosts)
+    services = sorted(result_services(results), key=lambda s: (s["status"] != "critical", s["name"]))
+    alerts = list(evaluation.get("alerts") or [])
+    unreachable = [h for h in hosts if h not in results]
+    up = [s for s in services if s["up"]]
+    status = evaluation.get("status") or "unknown"
+    worst = evaluation.get("worst_severity")
+    lines = [
+        f"Health check {status.upper()}: {len(alerts)} alert(s)" + (f", worst {worst}" if worst else ""),
+        f"{len(hosts) - len(unreachable)}/{len(hosts)} hosts answered"
+        + (f" (unreachable: {', '.join(unreachable)})" if unreachable else "")
+        + f"; {len(up)}/{len(services)} services up",
+    ]
+    for alert in alerts[:10]:
+        where = ", ".join(f"{k}={v}" for k, v in sorted((alert.get("labels") or {}).items()))
+        lines.append(
+            f"{alert['severity']} {alert['name']}" + (f" ({where})" if where else "") + f": {alert['message']}"
+        )
+    if len(alerts) > 10:
+        lines.append(f"… and {len(alerts) - 10} more in the report")
+    sections: list[dict[str, Any]] = []
+
+    host_rows = []
+    for host in hosts:
+        figures = (results.get(host) or {}).get("host") or {}
+        if not figures:
+            host_rows.append([host, "unreachable" if host in unreachable else "not checked", None, None, None, None])
+            continue
+        disks = ", ".join(f"{d['mountpoint']} {_fmt(d['used_percent'], '%')}" for d in figures.get("disks") or [])
+        host_rows.append(
+            [
+                host,
+                "ok",
+                figures["cpu"]["used_percent"],
+                figures["memory"]["used_percent"],
+                disks,
+                figures["load"]["per_core_1m"],
+            ]
+        )
+    sections.append(
+        {
+            "title": "Hosts",
+            "columns": ["host", "state", "CPU %", "memory %", "disks (used)", "load per core"],
+            "rows": host_rows,
+        }
+    )
+
+    container_rows, log_rows = [], []
+    for host in sorted(results):
+        for name, state in sorted((results[host].get("containers") or {}).items()):
+            container_rows.append(
+                [
+                    name,
+                    state.get("state"),
+                    state.get("health"),
+                    f"{state.get('ready_replicas')}/{state.get('replicas')}",
+                    state.get("image") if isinstance(state.get("image"), str) else ", ".join(state.get("image") or []),
+                ]
+            )
+        for name, counted in sorted((results[host].get("log_errors") or {}).items()):
+            last = (counted.get("last") or [""])[-1]
+            log_rows.append([name, counted.get("errors"), counted.get("lines"), counted.get("note") or last])
+    if container_rows:
+        sections.append(
+            {"title": "Containers", "columns": ["service", "state", "health", "ready", "image"], "rows": container_rows}
+        )
+    if log_rows:
+        sections.append(
+            {
+                "title": "Errors in the logs",
+                "columns": ["service", "error lines", "lines read", "last error"],
+                "rows": log_rows,
+            }
+        )
+
+    if am_alerts is None:
+        sections.append(
+            {"title": "Active alerts in Alertmanager", "text": "Alertmanager was not asked or did not answer."}
+        )
+    else:
+        sections.append(
+            {
+                "title": "Active alerts in Alertmanager",
+                "columns": ["alert", "severity", "since", "summary"],
+                "rows": [
+                    [
+                        a.get("labels", {}).get("alertname"),
+                        a.get("labels", {}).get("severity"),
+                        a.get("startsAt"),
+                        (a.get("annotations") or {}).get("summary") or (a.get("annotations") or {}).get("message"),
+                    ]
+                    for a in am_alerts
+                ],
+            }
+        )
+
+    notes = [f"{host}: {note}" for host in sorted(results) for note in (results[host].get("notes") or [])]
+    for host in sorted(results):
+        for kind, figures in (results[host].get("figures") or {}).items():
+            for service, values in figures.items():
+                notes += [f"{service} ({kind}): {note}" for note in (values or {}).get("notes") or []]
+    notes += list(evaluation.get("notes") or [])
+    if notes:
+        sections.append({"title": "Notes", "text": "\n".join(notes)})
+
+    return {
+        "status": status,
+        "summary": "\n".join(lines),
+        "services": services,
+        "alerts": alerts,
+        "sections": sections,
+        "figures": {host: {k: v for k, v in r.items() if k != "services"} for host, r in results.items()},
+    }
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "opsbook_service_group": service_group,
+            "opsbook_services_checked_here": services_checked_here,
+            "opsbook_merge_observations": merge_observations,
+            "opsbook_service_observations": service_observations,
+            "opsbook_combine_observations": combine_observations,
+            "opsbook_service_record": service_record,
+            "opsbook_probe_targets": probe_targets,
+            "opsbook_probe_services": probe_services,
+            "opsbook_check_records": check_records,
+            "opsbook_check_observations": check_observations,
+            "opsbook_check_figures": check_figures,
+            "opsbook_container_records": container_records,
+            "opsbook_log_errors": log_errors,
+            "opsbook_host_results": host_results,
+            "opsbook_result_services": result_services,
+            "opsbook_host_observations": host_observations,
+            "opsbook_health_report": health_report,
+        }

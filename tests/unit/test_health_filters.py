@@ -1,0 +1,199 @@
+"""The health check's filters: which host checks which service, how results become catalog
+observations, and the report they make; and the HTTP/TCP probes against real local servers."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+from ansible.module_utils.opsbook_catalog import evaluate, validate
+from ansible.module_utils.opsbook_probe import check_target, probe_all
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "plugins" / "filter"))
+import opsbook_health as f
+import yaml
+
+CATALOG = validate(yaml.safe_load((REPO / "roles/alerting/files/catalog.yml").read_text()))
+SERVICES = [
+    {"name": "api", "health_check": {"type": "http", "url": "http://127.0.0.1:1/health"}, "criticality": "critical"},
+    {"name": "nginx", "health_check": {"type": "http", "url": "https://x/"}, "criticality": "critical", "group": "lb"},
+    {"name": "worker", "health_check": {"type": "container"}, "criticality": "medium"},
+    {"name": "db", "port": 27017, "health_check": {"type": "mongodb"}, "criticality": "critical"},
+    {"name": "bouncer", "port": 6432, "health_check": {"type": "tcp"}, "criticality": "high"},
+]
+GROUPS = {"app": ["app1", "app2"], "lb": ["lb1"], "mongodb": ["m1", "m2", "m3"]}
+
+
+def test_each_service_is_checked_once_by_the_first_host_of_its_group() -> None:
+    assert [s["name"] for s in f.services_checked_here(SERVICES, "app1", GROUPS, "http")] == ["api"]
+    assert f.services_checked_here(SERVICES, "app2", GROUPS, "http") == []
+    assert [s["name"] for s in f.services_checked_here(SERVICES, "lb1", GROUPS, "http")] == ["nginx"]
+    assert [s["name"] for s in f.services_checked_here(SERVICES, "m1", GROUPS, "mongodb")] == ["db"]
+    assert f.services_checked_here(SERVICES, "m2", GROUPS, "mongodb") == []
+    # A service whose group the inventory lacks is checked by nobody (and shows as not checked).
+    assert f.services_checked_here(SERVICES, "app1", {"lb": ["lb1"]}, "http") == []
+
+
+def test_a_down_service_raises_the_alert_of_its_criticality() -> None:
+    records = [
+        f.service_record(SERVICES[0], "app1", False, "refused"),
+        f.service_record(SERVICES[4], "app1", False, "refused"),
+        f.service_record(SERVICES[2], "app1", False, "exited"),
+        f.service_record(SERVICES[3], "m1", True, "ok"),
+    ]
+    alerts = evaluate(CATALOG, f.service_observations(records))
+    by_name = {a["name"]: a for a in alerts}
+    assert by_name["ServiceDown"]["severity"] == "P0" and by_name["ServiceDown"]["labels"]["service"] == "api"
+    assert (
+        by_name["ServiceDownHigh"]["severity"] == "P1" and by_name["ServiceDownHigh"]["labels"]["service"] == "bouncer"
+    )
+    assert (
+        by_name["ServiceDownMinor"]["severity"] == "P2" and by_name["ServiceDownMinor"]["labels"]["service"] == "worker"
+    )
+    assert len(alerts) == 3, "a service that is up raises nothing"
+    assert records[0]["status"] == "critical" and records[3]["status"] == "ok"
+
+
+def test_observations_of_many_hosts_are_labelled_and_nulls_dropped() -> None:
+    results = {
+        "h1": {"observations": {"cpu_usage_percent": 97.0, "data_disk_usage_percent": None}},
+        "h2": {
+            "observations": {
+                "cpu_usage_percent": 10.0,
+                "data_disk_usage_percent": [{"labels": {"mountpoint": "/srv"}, "value": 85.0}],
+            }
+        },
+    }
+    merged = f.merge_observations(results)
+    assert merged["cpu_usage_percent"] == [
+        {"labels": {"host": "h1"}, "value": 97.0},
+        {"labels": {"host": "h2"}, "value": 10.0},
+    ]
+    assert merged["data_disk_usage_percent"] == [{"labels": {"host": "h2", "mountpoint": "/srv"}, "value": 85.0}]
+    alerts = evaluate(CATALOG, merged)
+    assert {(a["name"], a["labels"]["host"]) for a in alerts} == {("HighCpuUsage", "h1"), ("DataDiskSpaceLow", "h2")}
+
+
+def test_an_unreachable_host_is_observed_as_down() -> None:
+    assert f.host_observations(["a", "b"], {"a": {}}) == {
+        "host_up": [{"labels": {"host": "a"}, "value": 1}, {"labels": {"host": "b"}, "value": 0}]
+    }
+
+
+def test_redis_and_postgres_results_become_observations() -> None:
+    redis = [
+        {
+            "item": {"name": "redis"},
+            "info": {"used_memory": 80, "maxmemory": 100, "keyspace_hits": 60, "keyspace_misses": 40},
+        }
+    ]
+    obs = f.check_observations(redis, "redis")
+    assert obs["redis_memory_percent"][0]["value"] == 80.0 and obs["redis_hit_rate_percent"][0]["value"] == 60.0
+    no_limit = [{"item": {"name": "redis"}, "info": {"used_memory": 80, "maxmemory": 0}}]
+    assert "redis_memory_percent" not in f.check_observations(no_limit, "redis"), "no maxmemory: no percentage"
+    pg = [
+        {
+            "item": {"name": "postgres", "health_check": {"type": "pg_isready"}},
+            "is_available": False,
+            "conn_err_msg": "refused",
+        }
+    ]
+    assert f.check_observations(pg, "postgres")["database_up"][0]["value"] == 0
+    assert f.check_records(pg, "postgres", "h")[0]["detail"] == "refused"
+
+
+def test_container_records_and_log_errors() -> None:
+    status = {
+        "worker": {"state": "running", "health": "healthy", "healthy": True, "replicas": 1, "ready_replicas": 1,
+                   "logs": ["ok", "ERROR boom", "Traceback (most recent call last):", "fine"]},
+        "api": {"state": "exited", "health": "unhealthy", "healthy": False, "replicas": 1, "ready_replicas": 0,
+                "logs": None, "logs_note": "kwok pods have no logs"},
+    }  # fmt: skip
+    records = f.container_records(status, [SERVICES[2], {**SERVICES[2], "name": "gone"}], "app1")
+    assert [(r["name"], r["up"]) for r in records] == [("worker", True), ("gone", False)]
+    errors = f.log_errors(status, r"(?i)\b(error|traceback)\b", 1)
+    assert errors["worker"] == {"errors": 2, "lines": 4, "last": ["Traceback (most recent call last):"]}
+    assert errors["api"]["errors"] is None and errors["api"]["note"] == "kwok pods have no logs"
+
+
+def test_report_names_unreachable_hosts_and_down_services_first() -> None:
+    results = {
+        "h1": {
+            "host": {"cpu": {"used_percent": 5}, "memory": {"used_percent": 10}, "load": {"per_core_1m": 0.1},
+                     "disks": [{"mountpoint": "/", "used_percent": 20.0}]},
+            "services": [f.service_record(SERVICES[0], "h1", False, "refused"),
+                         f.service_record(SERVICES[3], "h1", True, "ok")],
+        }
+    }  # fmt: skip
+    evaluation = {"alerts": evaluate(CATALOG, f.service_observations(results["h1"]["services"])), "status": "critical",
+                  "worst_severity": "P0"}  # fmt: skip
+    report = f.health_report(results, evaluation, [], ["h1", "h2"])
+    assert report["status"] == "critical"
+    assert report["services"][0]["name"] == "api" and report["services"][0]["status"] == "critical"
+    assert "1/2 hosts answered (unreachable: h2); 1/2 services up" in report["summary"]
+    assert "P0 ServiceDown (criticality=critical, host=h1, service=api)" in report["summary"]
+    hosts = next(s for s in report["sections"] if s["title"] == "Hosts")
+    assert hosts["rows"][1][:2] == ["h2", "unreachable"]
+
+
+@pytest.fixture
+def http_server() -> Iterator[int]:
+    """A real HTTP server on loopback: /ok answers 200, anything else 503."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/ok" else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_probes_time_http_and_tcp_and_report_failures(http_server: int) -> None:
+    dead = free_port()
+    results = probe_all(
+        [
+            {"name": "ok", "type": "http", "url": f"http://127.0.0.1:{http_server}/ok"},
+            {"name": "sick", "type": "http", "url": f"http://127.0.0.1:{http_server}/sick"},
+            {"name": "gone", "type": "http", "url": f"http://127.0.0.1:{dead}/"},
+            {"name": "port", "type": "tcp", "host": "127.0.0.1", "port": http_server},
+            {"name": "closed", "type": "tcp", "host": "127.0.0.1", "port": dead},
+        ],
+        timeout=3,
+    )
+    by_name = {r["name"]: r for r in results}
+    assert [r["name"] for r in results] == ["ok", "sick", "gone", "port", "closed"]
+    assert by_name["ok"]["up"] and by_name["ok"]["status_code"] == 200 and 0 < by_name["ok"]["latency_ms"] < 3000
+    assert not by_name["sick"]["up"] and by_name["sick"]["error"] == "HTTP 503, expected 200"
+    assert not by_name["gone"]["up"] and "Connection refused" in by_name["gone"]["error"]
+    assert by_name["port"]["up"] and not by_name["closed"]["up"]
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ({"name": "a", "type": "http", "url": "ftp://x/"}, "url must be an http:// or https:// URL"),
+        ({"name": "a", "type": "tcp", "host": "h"}, "a tcp target needs host and a numeric port"),
+        ({"name": "a", "type": "icmp"}, "type must be http or tcp"),
+    ],
+)
+def test_bad_targets_are_named(target: dict, problem: str) -> None:
+    assert problem in (check_target(target) or "")
