@@ -16,7 +16,7 @@ description:
     Never touches a directory that is not a complete backup (no marker, partial, being written);
     with O(stale_partial_hours), removes partial directories that no writer holds and that are older.
   - Deletes the marker first, so an interrupted delete never leaves something that looks like a backup.
-  - In check mode it is a dry run: RV(delete) lists what would go.
+  - In check mode it is a dry run, and RV(delete) lists what would go.
 version_added: "0.1.0"
 author: opsbook contributors
 options:
@@ -128,11 +128,11 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    bad = {k: v for k, v in p["keep"].items() if not isinstance(v, int) or v < 1}
+    tiers = ("daily", "weekly", "monthly", "oplog", "manual")
+    bad = [f"keep_{t}={p[f'keep_{t}']}" for t in tiers if p[f"keep_{t}"] < 0]
     if bad or p["keep_min"] < 1:
-        module.fail_json(
-            msg=f"keep needs whole numbers of periods >= 1 per tier and keep_min >= 1; got {bad or p['keep_min']}"
-        )
+        module.fail_json(msg=f"keep_<tier> must be >= 0 (0 keeps all) and keep_min >= 1; got {bad or p['keep_min']}")
+    keep = {t: p[f"keep_{t}"] for t in tiers if p[f"keep_{t}"] > 0}
     try:
         catalog = list_backups(p["root"], p["targets"])
         plan = plan_retention(catalog, keep, keep_min=p["keep_min"])
