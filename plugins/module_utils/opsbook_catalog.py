@@ -1,8 +1,9 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
 """The alert catalog (roles/alerting/files/catalog.yml) as plain functions: validate it, apply an
-inventory's overrides, evaluate observations against it and render Prometheus alerting rules.
-No Ansible import is needed to call them, so modules, filters and tests share them."""
+inventory's overrides, evaluate observations against it and render Prometheus alerting rules
+(with the escalation rules of its routing). No Ansible import is needed to call them, so modules,
+filters and tests share them."""
 
 from __future__ import annotations
 
@@ -21,7 +22,23 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 LEVELS = ("warning", "critical")
 SEVERITY_RE = re.compile(r"^P[0-4]$")
 DURATION_RE = re.compile(r"^\d+[smhd]$")
+# Alertmanager's durations also take weeks and years.
+ROUTE_DURATION_RE = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 REQUIRED = ("name", "metric", "comparison", "for", "severity")
+ROUTE_KEYS = (
+    "receivers",
+    "escalate_after",
+    "escalate_to",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "group_by",
+)
+ROUTE_TIMINGS = ("group_wait", "group_interval", "repeat_interval")
+RECEIVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# The label that marks an escalation alert, and the prefix of the escalation rules' names.
+ESCALATION_LABEL = "escalated"
+ESCALATION_PREFIX = "Escalate"
 
 
 class CatalogError(ValueError):
@@ -66,6 +83,32 @@ def _problems(entry: Mapping[str, Any], metrics: Mapping[str, Any], severities: 
     return problems
 
 
+def _route_problems(route: Any) -> list[str]:
+    if not isinstance(route, Mapping):
+        return ["must be a mapping with receivers"]
+    problems = [f"unknown key {key!r} (known: {', '.join(ROUTE_KEYS)})" for key in route if key not in ROUTE_KEYS]
+    for key in ("receivers", "escalate_to"):
+        names = route.get(key)
+        if names is None:
+            continue
+        if not isinstance(names, list) or not all(isinstance(n, str) and RECEIVER_RE.match(n) for n in names):
+            problems.append(f"{key} must be a list of receiver names (letters, digits, - _ .), not {names!r}")
+    if not route.get("receivers"):
+        problems.append("no receivers")
+    if bool(route.get("escalate_after")) != bool(route.get("escalate_to")):
+        problems.append("escalate_after and escalate_to go together")
+    if route.get("escalate_after") and not DURATION_RE.match(str(route["escalate_after"])):
+        problems.append(f"escalate_after must be a duration such as 5m, not {route['escalate_after']!r}")
+    for key in ROUTE_TIMINGS:
+        if key in route and not ROUTE_DURATION_RE.match(str(route[key])):
+            problems.append(f"{key} must be a duration such as 30s, not {route[key]!r}")
+    if "group_by" in route and not (
+        isinstance(route["group_by"], list) and all(isinstance(label, str) for label in route["group_by"])
+    ):
+        problems.append(f"group_by must be a list of label names, not {route['group_by']!r}")
+    return problems
+
+
 def validate(catalog: Mapping[str, Any]) -> dict[str, Any]:
     """Check every entry; raise CatalogError naming each malformed entry. Returns a copy."""
     for section in ("severities", "routing", "metrics", "entries"):
@@ -83,8 +126,8 @@ def validate(catalog: Mapping[str, Any]) -> dict[str, Any]:
     for sev, route in catalog["routing"].items():
         if sev not in severities:
             errors.append(f"routing {sev}: unknown severity")
-        elif not route.get("receivers"):
-            errors.append(f"routing {sev}: no receivers")
+        else:
+            errors += [f"routing {sev}: {problem}" for problem in _route_problems(route)]
     for sev in severities:
         if sev not in catalog["routing"]:
             errors.append(f"severity {sev}: no routing")
@@ -111,6 +154,12 @@ def merge(
                 by_name[name][key] = value
     merged["entries"] = list(merged["entries"]) + [dict(e) for e in extra_entries or []]
     return validate(merged)
+
+
+def _with_unit(value: Any, unit: str) -> str:
+    if unit in ("", "bool"):
+        return f"{value}"
+    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
 
 
 def level_for(entry: Mapping[str, Any], value: float) -> str | None:
@@ -143,6 +192,7 @@ def evaluate(catalog: Mapping[str, Any], observations: Mapping[str, Any]) -> lis
             alerts.append(
                 {
                     "name": entry["name"],
+                    "alertname": rule_name(entry["name"], level),
                     "level": level,
                     "severity": severity,
                     "value": value,
@@ -150,8 +200,9 @@ def evaluate(catalog: Mapping[str, Any], observations: Mapping[str, Any]) -> lis
                     "comparison": entry["comparison"],
                     "labels": dict(sample.get("labels") or {}),
                     "receivers": list(catalog["routing"][severity]["receivers"]),
-                    "message": f"{entry['name']}: {entry['metric']} is {value}"
-                    f"{catalog['metrics'][entry['metric']].get('unit', '')}, {level} when "
+                    "runbook": entry.get("runbook", ""),
+                    "message": f"{entry['name']}: {entry['metric']} is "
+                    f"{_with_unit(value, catalog['metrics'][entry['metric']].get('unit', ''))}, {level} when "
                     f"{entry['comparison']} {entry[level]}",
                 }
             )
@@ -169,8 +220,50 @@ def fires_at_or_above(alerts: list[Mapping[str, Any]], fail_on: str) -> bool:
     return worst is not None and worst <= fail_on
 
 
+def rule_name(entry_name: str, level: str) -> str:
+    """The alert name of an entry's rule at a level: the entry's name when critical, with
+    'Warning' appended when warning. Pushed alerts use the same names, so the two agree."""
+    return entry_name if level == "critical" else f"{entry_name}Warning"
+
+
+def receivers_used(catalog: Mapping[str, Any]) -> list[str]:
+    """Every receiver name the routing mentions (receivers and escalate_to), sorted."""
+    names: set[str] = set()
+    for route in catalog["routing"].values():
+        names.update(route.get("receivers") or [])
+        names.update(route.get("escalate_to") or [])
+    return sorted(names)
+
+
+def escalation_rules(catalog: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One rule per severity with escalate_after: it fires when an alert of that severity has been
+    firing for that long (Prometheus keeps firing alerts in its ALERTS series) and carries the
+    label escalated="true", which the Alertmanager routing sends to escalate_to."""
+    rules = []
+    for sev, route in sorted(catalog["routing"].items()):
+        if not route.get("escalate_after"):
+            continue
+        source = f'ALERTS{{alertstate="firing",severity="{sev}",{ESCALATION_LABEL}!="true"}}'
+        rules.append(
+            {
+                "alert": f"{ESCALATION_PREFIX}{sev}",
+                # The escalated alert's name moves to escalated_alert; alertstate is dropped.
+                "expr": f'max without (alertname, alertstate) (label_replace({source}, "escalated_alert", "$1", '
+                f'"alertname", "(.+)"))',
+                "for": route["escalate_after"],
+                "labels": {"severity": sev, ESCALATION_LABEL: "true"},
+                "annotations": {
+                    "summary": f"A {sev} alert is still firing after {route['escalate_after']}",
+                    "description": f"Escalated to {', '.join(route['escalate_to'])} (seed 004 alert routing); "
+                    "the label escalated_alert names the alert.",
+                },
+            }
+        )
+    return rules
+
+
 def prometheus_rules(catalog: Mapping[str, Any], group: str = "opsbook") -> dict[str, Any]:
-    """Prometheus alerting rules: one rule per entry and level."""
+    """Prometheus alerting rules: one rule per entry and level, then the escalation rules."""
     rules = []
     for entry in catalog["entries"]:
         expr = catalog["metrics"][entry["metric"]]["promql"]
@@ -181,15 +274,21 @@ def prometheus_rules(catalog: Mapping[str, Any], group: str = "opsbook") -> dict
             severity = entry["severity"][level]
             rules.append(
                 {
-                    "alert": entry["name"] if level == "critical" else f"{entry['name']}Warning",
+                    "alert": rule_name(entry["name"], level),
                     "expr": f"({expr}) {entry['comparison']} {threshold}",
                     "for": entry["for"],
                     "labels": {"severity": severity, "level": level, "catalog_entry": entry["name"]},
                     "annotations": {
                         "summary": f"{entry['name']} ({level}, {severity})",
-                        "description": f"{entry.get('description', '')} Value: {{{{ $value }}}}.",
+                        "description": entry.get("description", ""),
                         "runbook": entry.get("runbook", ""),
+                        "value": "{{ $value | humanize }}",
+                        "threshold": f"{entry['comparison']} {threshold}",
                     },
                 }
             )
-    return {"groups": [{"name": group, "rules": rules}]}
+    groups = [{"name": group, "rules": rules}]
+    escalations = escalation_rules(catalog)
+    if escalations:
+        groups.append({"name": f"{group}-escalation", "rules": escalations})
+    return {"groups": groups}

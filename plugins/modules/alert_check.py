@@ -77,12 +77,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 alerts:
-  description: The alerts that fire, most urgent first.
+  description:
+    - The alerts that fire, most urgent first. C(alertname) is the name of the matching
+      Prometheus rule (the entry's name, with C(Warning) appended at the warning level), so
+      alerts pushed to Alertmanager with M(alertmanager_push) and the rules' alerts agree.
   returned: always
   type: list
   elements: dict
   sample:
     - name: ServiceDown
+      alertname: ServiceDown
       level: critical
       severity: P0
       value: 0
@@ -90,7 +94,8 @@ alerts:
       comparison: "<"
       labels: {service: api}
       receivers: [pager, phone, slack-incidents]
-      message: "ServiceDown: service_up is 0bool, critical when < 1"
+      runbook: docs/runbooks/health_check.md
+      message: "ServiceDown: service_up is 0, critical when < 1"
 status:
   description: C(critical) when any alert is at its critical level, C(warning) when any fires, else C(ok).
   returned: always

@@ -16,6 +16,8 @@ from ansible.module_utils.opsbook_catalog import (
     fires_at_or_above,
     merge,
     prometheus_rules,
+    receivers_used,
+    rule_name,
     validate,
 )
 from conftest import REPO
@@ -38,7 +40,13 @@ def test_shipped_catalog_is_valid_and_carries_the_seed_thresholds() -> None:
     assert entry("ReplicationLagHigh")["warning"] == 1
     assert catalog["routing"]["P0"]["receivers"] == ["pager", "phone", "slack-incidents"]
     assert catalog["routing"]["P0"]["escalate_after"] == "5m"
-    assert catalog["routing"]["P3"]["receivers"] == ["email-batched"]
+    assert catalog["routing"]["P0"]["escalate_to"] == ["pager-secondary"]
+    assert catalog["routing"]["P1"]["escalate_after"] == "15m"
+    assert catalog["routing"]["P2"]["receivers"] == ["slack-alerts", "email"]
+    # P3 is the same mailbox, batched: grouped by severity alone, sent every 6 hours
+    assert catalog["routing"]["P3"]["receivers"] == ["email"]
+    assert catalog["routing"]["P3"]["group_by"] == ["severity"] and catalog["routing"]["P3"]["group_interval"] == "6h"
+    assert catalog["routing"]["P4"]["receivers"] == ["ticket"]
 
 
 @pytest.mark.parametrize(
@@ -59,6 +67,46 @@ def test_malformed_entry_is_named(change: dict, message: str) -> None:
     entry_.update(change)
     with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(")", r"\)")):
         validate(broken)
+
+
+@pytest.mark.parametrize(
+    ("sev", "change", "message"),
+    [
+        ("P0", {"receivers": []}, "routing P0: no receivers"),
+        ("P0", {"escalate_to": None}, "routing P0: escalate_after and escalate_to go together"),
+        ("P0", {"escalate_after": "soon"}, "routing P0: escalate_after must be a duration"),
+        ("P3", {"group_interval": "6 hours"}, "routing P3: group_interval must be a duration"),
+        ("P3", {"batched": True}, "routing P3: unknown key 'batched'"),
+        ("P2", {"receivers": "email"}, "routing P2: receivers must be a list of receiver names"),
+        ("P2", {"receivers": ["e mail"]}, "routing P2: receivers must be a list of receiver names"),
+        ("P4", {"group_by": "severity"}, "routing P4: group_by must be a list of label names"),
+    ],
+)
+def test_malformed_route_is_named(sev: str, change: dict, message: str) -> None:
+    broken = copy.deepcopy(CATALOG)
+    broken["routing"][sev].update(change)
+    broken["routing"][sev] = {k: v for k, v in broken["routing"][sev].items() if v is not None}
+    with pytest.raises(CatalogError, match=message):
+        validate(broken)
+
+
+def test_a_severity_without_routing_is_refused() -> None:
+    broken = copy.deepcopy(CATALOG)
+    del broken["routing"]["P4"]
+    with pytest.raises(CatalogError, match="severity P4: no routing"):
+        validate(broken)
+
+
+def test_receivers_used_lists_routing_and_escalation_receivers() -> None:
+    assert receivers_used(CATALOG) == [
+        "email",
+        "pager",
+        "pager-secondary",
+        "phone",
+        "slack-alerts",
+        "slack-incidents",
+        "ticket",
+    ]
 
 
 def test_reversed_thresholds_are_fine_for_lower_is_worse_metrics() -> None:
@@ -107,6 +155,8 @@ def test_evaluate_levels_severity_and_routing() -> None:
     assert ("HighCpuUsage", ("a",)) not in by_name
     cpu = by_name[("HighCpuUsage", ("b",))]
     assert (cpu["level"], cpu["severity"], cpu["receivers"]) == ("warning", "P2", ["slack-alerts", "email"])
+    assert cpu["alertname"] == "HighCpuUsageWarning", "a warning carries the name of its Prometheus rule"
+    assert cpu["runbook"] == "docs/runbooks/health_check.md"
     assert by_name[("HighMemoryUsage", ())]["level"] == "critical"
     assert by_name[("CertificateExpiringSoon", ())]["severity"] == "P1"
     down = by_name[("ServiceDown", ("api",))]
@@ -123,8 +173,27 @@ def test_rendered_rules_have_one_rule_per_entry_and_level() -> None:
     names = [r["alert"] for r in rules]
     assert "HighCpuUsage" in names and "HighCpuUsageWarning" in names
     assert "ServiceDownWarning" not in names  # ServiceDown has no warning level
+    expected = sum(1 for e in CATALOG["entries"] for level in ("warning", "critical") if e.get(level) is not None)
+    assert len(rules) == expected
     cpu = next(r for r in rules if r["alert"] == "HighCpuUsage")
     assert cpu["expr"].endswith(") > 95") and cpu["labels"]["severity"] == "P1" and cpu["for"] == "5m"
+    assert cpu["labels"] == {"severity": "P1", "level": "critical", "catalog_entry": "HighCpuUsage"}
+    assert rule_name("HighCpuUsage", "warning") == "HighCpuUsageWarning"
+
+
+def test_escalation_rules_follow_the_routing() -> None:
+    groups = prometheus_rules(CATALOG)["groups"]
+    assert [g["name"] for g in groups] == ["opsbook", "opsbook-escalation"]
+    escalations = {r["alert"]: r for r in groups[1]["rules"]}
+    assert sorted(escalations) == ["EscalateP0", "EscalateP1"]
+    assert escalations["EscalateP0"]["for"] == "5m" and escalations["EscalateP1"]["for"] == "15m"
+    assert escalations["EscalateP0"]["labels"] == {"severity": "P0", "escalated": "true"}
+    assert 'severity="P0"' in escalations["EscalateP0"]["expr"]
+    quiet = copy.deepcopy(CATALOG)
+    for route in quiet["routing"].values():
+        route.pop("escalate_after", None)
+        route.pop("escalate_to", None)
+    assert len(prometheus_rules(validate(quiet))["groups"]) == 1
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed")
