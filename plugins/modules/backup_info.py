@@ -124,6 +124,11 @@ corrupt:
     - target: files
       id: 20250111T020000Z
       problems: ["config.tar.gz: SHA-256 does not match the manifest (corrupted)"]
+prometheus:
+  description: The node_exporter textfile metrics of the catalog (last success and verification per target).
+  returned: always
+  type: str
+  sample: "opsbook_backup_last_success_timestamp_seconds{target=\"mongodb\"} 1736560990\n"
 stale_targets:
   description: With O(max_age_hours), the targets without a complete backup that recent.
   returned: always
@@ -136,7 +141,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, list_backups
+from ansible.module_utils.opsbook_backup import BackupError, list_backups, prometheus_text
 
 
 def stale_targets(summary: dict, targets: list[str], max_age_hours: float, now: float) -> list[str]:
@@ -167,7 +172,7 @@ def main() -> None:
     stale = []
     if p["max_age_hours"] is not None:
         stale = stale_targets(catalog["targets"], p["targets"], p["max_age_hours"], time.time())
-    module.exit_json(changed=False, stale_targets=stale, **catalog)
+    module.exit_json(changed=False, stale_targets=stale, prometheus=prometheus_text(catalog), **catalog)
 
 
 if __name__ == "__main__":
