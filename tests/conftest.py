@@ -33,6 +33,8 @@ PORTS = _sandbox_ports()
 # modules, so unit tests can import modules and module_utils directly.
 ansible.module_utils.__path__.append(str(REPO / "plugins" / "module_utils"))
 sys.path.insert(0, str(REPO / "plugins" / "modules"))
+# Filter plugins are plain modules too: tests import them by name (import opsbook_health).
+sys.path.insert(0, str(REPO / "plugins" / "filter"))
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

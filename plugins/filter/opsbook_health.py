@@ -271,6 +271,50 @@ def combine_observations(*parts: Mapping[str, list[dict[str, Any]]]) -> dict[str
     return combined
 
 
+# An age for a target that has no backup at all: far past any threshold, and shown as "none".
+NO_BACKUP_HOURS = 1_000_000.0
+
+
+def backup_targets_here(targets: Mapping[str, str], groups: Mapping[str, list[str]], host: str) -> list[str]:
+    """The backup targets whose group this host is the first host of."""
+    return sorted(target for target, group in targets.items() if (groups.get(group) or [])[:1] == [host])
+
+
+def backup_freshness(
+    info: Mapping[str, Any], targets: Iterable[str], now: float, mode: str = "figures"
+) -> dict[str, Any]:
+    """From backup_info's result: per target the newest complete and verified backup and their
+    ages in hours (figures), or the catalog's backup_age_hours / backup_verify_age_hours samples
+    (observations). A target without any backup gets NO_BACKUP_HOURS."""
+    known = info.get("targets") or {}
+    figures: dict[str, Any] = {}
+    for target in targets:
+        entry = known.get(target) or {}
+        done, verified = entry.get("latest_completed_epoch"), entry.get("latest_verified_epoch")
+        figures[target] = {
+            "count": entry.get("count", 0),
+            "latest": entry.get("latest"),
+            "age_hours": round((now - done) / 3600, 2) if done else None,
+            "latest_verified": entry.get("latest_verified"),
+            "verified_age_hours": round((now - verified) / 3600, 2) if verified else None,
+        }
+    if mode == "figures":
+        return figures
+    return {
+        "backup_age_hours": [
+            {"labels": {"target": t}, "value": f["age_hours"] if f["age_hours"] is not None else NO_BACKUP_HOURS}
+            for t, f in figures.items()
+        ],
+        "backup_verify_age_hours": [
+            {
+                "labels": {"target": t},
+                "value": f["verified_age_hours"] if f["verified_age_hours"] is not None else NO_BACKUP_HOURS,
+            }
+            for t, f in figures.items()
+        ],
+    }
+
+
 def host_results(hostvars: Mapping[str, Any], hosts: Iterable[str], key: str) -> dict[str, Any]:
     """{host: hostvars[host][key]} for the hosts that have it (the others did not answer)."""
     results = {}
@@ -376,6 +420,28 @@ def health_report(
             }
         )
 
+    backup_rows = []
+    for host in sorted(results):
+        for target, fresh in sorted((results[host].get("backups") or {}).items()):
+            backup_rows.append(
+                [
+                    target,
+                    fresh["count"],
+                    fresh["latest"] or "none",
+                    _fmt(fresh["age_hours"], " h"),
+                    fresh["latest_verified"] or "never",
+                    _fmt(fresh["verified_age_hours"], " h"),
+                ]
+            )
+    if backup_rows:
+        sections.append(
+            {
+                "title": "Backups",
+                "columns": ["target", "complete backups", "newest", "age", "newest verified", "age"],
+                "rows": backup_rows,
+            }
+        )
+
     if am_alerts is None:
         sections.append(
             {"title": "Active alerts in Alertmanager", "text": "Alertmanager was not asked or did not answer."}
@@ -433,6 +499,8 @@ class FilterModule:
             "opsbook_container_records": container_records,
             "opsbook_log_errors": log_errors,
             "opsbook_host_results": host_results,
+            "opsbook_backup_targets_here": backup_targets_here,
+            "opsbook_backup_freshness": backup_freshness,
             "opsbook_result_services": result_services,
             "opsbook_host_observations": host_observations,
             "opsbook_health_report": health_report,

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import http.server
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 
+import opsbook_health as f
 import pytest
+import yaml
 from ansible.module_utils.opsbook_catalog import evaluate, validate
 from ansible.module_utils.opsbook_probe import check_target, probe_all
 from conftest import REPO
-
-sys.path.insert(0, str(REPO / "plugins" / "filter"))
-import opsbook_health as f
-import yaml
 
 CATALOG = validate(yaml.safe_load((REPO / "roles/alerting/files/catalog.yml").read_text()))
 SERVICES = [
