@@ -1,0 +1,232 @@
+#!/usr/bin/python
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Disable a MongoDB user by replacing its password with an unknown random one, or re-enable it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: mongodb_user_lock
+short_description: Disable a MongoDB user by replacing its password with an unknown one, or re-enable it
+description:
+  - MongoDB has no switch that turns a user off. Revoking roles would do on MongoDB, but
+    FerretDB has no roles (every authenticated user may do everything), so this module uses the
+    one mechanism both honour. O(state=disabled) replaces the user's password with 48 random bytes
+    that are never stored or shown, so no one can log in as the user; the user, its roles and
+    its other settings are kept. It then asks the server to kill the user's sessions
+    (C(killAllSessionsByPattern)); FerretDB lacks that command, which the result reports.
+  - The user is recorded in O(registry) (a 0600 JSON file on the managed host), which makes a
+    rerun a no-op and tells O(state=enabled) what to re-enable. Re-enabling sets O(password), a
+    new password; a compromised account's old password is never restored.
+  - Refuses to disable the user it logs in as.
+version_added: "0.1.0"
+author: opsbook contributors
+extends_documentation_fragment:
+  - opsbook_mongodb
+options:
+  name:
+    description: The user to disable or re-enable.
+    type: str
+    required: true
+  database:
+    description: The user's authentication database.
+    type: str
+    default: admin
+  state:
+    description: C(disabled) or C(enabled).
+    type: str
+    choices: [disabled, enabled]
+    default: disabled
+  password:
+    description: With O(state=enabled), the user's new password. Never logged.
+    type: str
+  registry:
+    description: JSON file recording the users this module disabled, and when.
+    type: path
+    required: true
+  reason:
+    description: Why the user is disabled (an incident id), kept in the registry.
+    type: str
+    default: ""
+  kill_sessions:
+    description: With O(state=disabled), also kill the user's sessions where the server can.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without changing the user or the registry.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Disable a compromised MongoDB user
+  mongodb_user_lock:
+    name: reporting
+    database: shop
+    registry: /var/lib/opsbook/incidents/disabled-mongodb-users.json
+    reason: INC-20250111-01
+    login_user: opsbook_admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+
+- name: Re-enable it with a new password
+  mongodb_user_lock:
+    name: reporting
+    database: shop
+    state: enabled
+    password: "{{ vault_mongodb_reporting_password }}"
+    registry: /var/lib/opsbook/incidents/disabled-mongodb-users.json
+    login_user: opsbook_admin
+    login_password: "{{ vault_mongodb_admin_password }}"
+"""
+
+RETURN = r"""
+action:
+  description: What was done, C(disabled), C(enabled) or C(none).
+  returned: success
+  type: str
+  sample: disabled
+sessions_killed:
+  description: Whether the server killed the user's sessions.
+  returned: when a user was disabled
+  type: bool
+  sample: false
+sessions_note:
+  description: What happened to the user's sessions, in words.
+  returned: when a user was disabled
+  type: str
+  sample: "the server has no killAllSessionsByPattern (FerretDB): connections already authenticated stay open"
+record:
+  description: The user's entry in the registry.
+  returned: when the user is disabled
+  type: dict
+  sample: {user: reporting, database: shop, disabled_at: "2025-01-11T02:00:00Z", reason: INC-20250111-01}
+"""
+
+import os
+import secrets
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.opsbook_accounts import (
+    mongodb_disable_plan,
+    mongodb_enable_plan,
+    registry_dump,
+    registry_key,
+    registry_load,
+    session_kill_note,
+)
+from ansible.module_utils.opsbook_mongodb import (
+    PYMONGO_IMPORT_ERROR,
+    PyMongoError,
+    mongodb_argument_spec,
+    mongodb_client,
+)
+
+
+def write_registry(module: AnsibleModule, path: str, registry: dict[str, Any]) -> None:
+    """Write the registry atomically with mode 0600."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".opsbook-registry-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(registry_dump(registry))
+    os.chmod(tmp, 0o600)
+    module.atomic_move(tmp, path)
+    # atomic_move gives a new file the default mode; the registry stays private.
+    os.chmod(path, 0o600)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=mongodb_argument_spec(
+            name={"type": "str", "required": True},
+            database={"type": "str", "default": "admin"},
+            state={"type": "str", "default": "disabled", "choices": ["disabled", "enabled"]},
+            password={"type": "str", "no_log": True},
+            registry={"type": "path", "required": True},
+            reason={"type": "str", "default": ""},
+            kill_sessions={"type": "bool", "default": True},
+        ),
+        required_if=[["state", "enabled", ["password"]]],
+        required_together=[["login_user", "login_password"]],
+        supports_check_mode=True,
+    )
+    if PYMONGO_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
+    p = module.params
+    try:
+        with open(p["registry"]) as handle:
+            registry = registry_load(handle.read())
+    except FileNotFoundError:
+        registry = registry_load(None)
+    except ValueError as err:
+        module.fail_json(msg=f"The registry {p['registry']} is unreadable: {err}")
+    key = registry_key(p["name"], p["database"])
+    try:
+        plan = (
+            mongodb_disable_plan(registry, p["name"], p["database"], p["login_user"])
+            if p["state"] == "disabled"
+            else mongodb_enable_plan(registry, p["name"], p["database"])
+        )
+    except ValueError as err:
+        module.fail_json(msg=str(err))
+
+    result: dict[str, Any] = {"changed": False, "action": "none"}
+    if plan == "noop":
+        if key in registry["users"]:
+            result["record"] = registry["users"][key]
+        module.exit_json(**result)
+
+    client = None
+    try:
+        client = mongodb_client(p)
+        database = client[p["database"]]
+        users = database.command({"usersInfo": {"user": p["name"], "db": p["database"]}}).get("users") or []
+        if not users:
+            module.fail_json(msg=f"MongoDB has no user {p['name']} in database {p['database']}")
+        result["changed"] = True
+        if plan == "disable":
+            record = {
+                "user": p["name"],
+                "database": p["database"],
+                "disabled_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "reason": p["reason"],
+                "mechanism": "password replaced with an unknown random one",
+            }
+            result.update(action="disabled", record=record)
+            if not module.check_mode:
+                database.command({"updateUser": p["name"], "pwd": secrets.token_urlsafe(48)})
+                registry["users"][key] = record
+                write_registry(module, p["registry"], registry)
+                if p["kill_sessions"]:
+                    error = None
+                    try:
+                        client.admin.command(
+                            {"killAllSessionsByPattern": [{"users": [{"user": p["name"], "db": p["database"]}]}]}
+                        )
+                    except PyMongoError as err:
+                        error = err
+                    result.update(session_kill_note(error))
+        else:
+            result["action"] = "enabled"
+            if not module.check_mode:
+                database.command({"updateUser": p["name"], "pwd": p["password"]})
+                del registry["users"][key]
+                write_registry(module, p["registry"], registry)
+    except PyMongoError as err:
+        module.fail_json(
+            msg=f"Changing MongoDB user {p['name']} in {p['database']} failed: {err}",
+            exception=traceback.format_exc(),
+        )
+    finally:
+        if client is not None:
+            client.close()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

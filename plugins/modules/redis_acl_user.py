@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Switch a Redis ACL user off (or on again) and kill its connections."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: redis_acl_user
+short_description: Switch a Redis ACL user off or on and kill its connections
+description:
+  - O(state=disabled) runs C(ACL SETUSER name off), so new logins as the user fail, and
+    C(CLIENT KILL USER name), so its open connections close. The user's passwords, keys and
+    command rules are kept; O(state=enabled) switches it on again.
+  - With O(persist=true) and a server that keeps its users in an ACL file, C(ACL SAVE) writes the
+    change there so a restart does not undo it.
+  - Refuses to disable the user it logs in as.
+version_added: "0.1.0"
+author: opsbook contributors
+options:
+  name:
+    description: The ACL user.
+    type: str
+    required: true
+  state:
+    description: C(disabled) (off, connections killed) or C(enabled) (on).
+    type: str
+    choices: [disabled, enabled]
+    default: disabled
+  kill_sessions:
+    description: With O(state=disabled), also close the user's open connections.
+    type: bool
+    default: true
+  persist:
+    description: Run C(ACL SAVE) after a change when the server has an ACL file.
+    type: bool
+    default: true
+  login_host:
+    description: Redis host.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description: Redis port.
+    type: int
+    default: 6379
+  login_user:
+    description: ACL user to authenticate as (needs the C(@admin) and C(@connection) commands).
+    type: str
+  login_password:
+    description: Its password. Never logged.
+    type: str
+  tls:
+    description: Connect with TLS.
+    type: bool
+    default: false
+  ca_certs:
+    description: CA certificate file for O(tls).
+    type: path
+requirements:
+  - redis (the Python client) >= 4.0
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change, counting the connections that would be closed.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Disable a compromised Redis user and close its connections
+  redis_acl_user:
+    name: reporting
+    login_user: opsbook_admin
+    login_password: "{{ vault_redis_admin_password }}"
+
+- name: Switch it on again after its password was rotated
+  redis_acl_user:
+    name: reporting
+    state: enabled
+    login_user: opsbook_admin
+    login_password: "{{ vault_redis_admin_password }}"
+"""
+
+RETURN = r"""
+enabled:
+  description: Whether the user is switched on after the task.
+  returned: success
+  type: bool
+  sample: false
+sessions_killed:
+  description: How many connections of the user were (or in check mode would be) closed.
+  returned: success
+  type: int
+  sample: 2
+persisted:
+  description: Whether ACL SAVE wrote the change to the server's ACL file.
+  returned: success
+  type: bool
+  sample: true
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.opsbook_accounts import redis_sessions_of, redis_user_enabled
+
+REDIS_IMPORT_ERROR: str | None
+try:
+    import redis
+except ImportError:
+    REDIS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REDIS_IMPORT_ERROR = None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "default": "disabled", "choices": ["disabled", "enabled"]},
+            "kill_sessions": {"type": "bool", "default": True},
+            "persist": {"type": "bool", "default": True},
+            "login_host": {"type": "str", "default": "127.0.0.1"},
+            "login_port": {"type": "int", "default": 6379},
+            "login_user": {"type": "str"},
+            "login_password": {"type": "str", "no_log": True},
+            "tls": {"type": "bool", "default": False},
+            "ca_certs": {"type": "path"},
+        },
+        supports_check_mode=True,
+    )
+    if REDIS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("redis"), exception=REDIS_IMPORT_ERROR)
+    p = module.params
+    if p["state"] == "disabled" and p["name"] == p["login_user"]:
+        module.fail_json(msg=f"{p['name']} is the user this task logs in as; disabling it would lock opsbook out")
+
+    client = None
+    result = {"changed": False, "sessions_killed": 0, "persisted": False}
+    try:
+        client = redis.Redis(
+            host=p["login_host"],
+            port=p["login_port"],
+            username=p["login_user"],
+            password=p["login_password"],
+            ssl=p["tls"],
+            ssl_ca_certs=p["ca_certs"],
+            socket_timeout=10,
+            decode_responses=True,
+        )
+        reply = client.acl_getuser(p["name"])
+        if not reply:
+            module.fail_json(msg=f"Redis has no ACL user {p['name']}")
+        enabled = redis_user_enabled(reply)
+        wanted = p["state"] == "enabled"
+        if enabled != wanted:
+            result["changed"] = True
+            if not module.check_mode:
+                client.execute_command("ACL", "SETUSER", p["name"], "on" if wanted else "off")
+        if not wanted and p["kill_sessions"]:
+            sessions = redis_sessions_of(client.client_list(), p["name"])
+            if sessions:
+                result["changed"] = True
+                result["sessions_killed"] = (
+                    len(sessions)
+                    if module.check_mode
+                    else int(client.execute_command("CLIENT", "KILL", "USER", p["name"]))
+                )
+        persist = result["changed"] and p["persist"] and not module.check_mode
+        if persist and (client.config_get("aclfile") or {}).get("aclfile"):
+            client.execute_command("ACL", "SAVE")
+            result["persisted"] = True
+        result["enabled"] = wanted if result["changed"] else enabled
+    except redis.RedisError as err:
+        module.fail_json(
+            msg=f"Redis ACL change of {p['name']} on {p['login_host']}:{p['login_port']} failed: {err}",
+            exception=traceback.format_exc(),
+        )
+    finally:
+        if client is not None:
+            client.close()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
