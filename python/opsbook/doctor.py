@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+import yaml
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -72,6 +74,14 @@ def _tasks(node: Any) -> Iterator[dict[str, Any]]:
             yield from _tasks(node.get(key))
 
 
+def _load(path: Path) -> Any:
+    """A task or vars file, or None when it does not parse (ansible-playbook will say why)."""
+    try:
+        return load_yaml(path)
+    except yaml.YAMLError:
+        return None
+
+
 def _task_files(project: Project, playbook: Playbook) -> list[Path]:
     files = [playbook.path]
     for role in project.inputs(playbook).roles:
@@ -89,7 +99,7 @@ def _role_defaults(project: Project, playbook: Playbook) -> dict[str, Any]:
         for name in ("defaults/main.yml", "vars/main.yml"):
             path = role_dir / name if role_dir else None
             if path is not None and path.is_file():
-                data = load_yaml(path)
+                data = _load(path)
                 if isinstance(data, dict):
                     values.update(data)
     return values
@@ -111,12 +121,32 @@ def _first_word(value: Any, defaults: dict[str, Any]) -> str | None:
     return word
 
 
-def binaries_of(project: Project, playbook: Playbook) -> set[str]:
-    """Commands the playbook's command/shell tasks run (literal or a role default)."""
-    defaults = _role_defaults(project, playbook)
+_TOOL_VARIABLE_SUFFIXES = ("_path", "_bin", "_binary", "_executable")
+_BARE_COMMAND = re.compile(r"^[\w.+-]+$")
+_DEFAULTED_COMMAND = re.compile(r"default\(\s*['\"]([\w.+-]+)['\"]\s*\)")
+
+
+def _tool_defaults(defaults: dict[str, Any]) -> set[str]:
+    """Commands named by role defaults such as ``x_mongodump_path: "{{ y | default('mongodump') }}"``."""
     found: set[str] = set()
+    for key, value in defaults.items():
+        if not str(key).endswith(_TOOL_VARIABLE_SUFFIXES) or not isinstance(value, str):
+            continue
+        match = _DEFAULTED_COMMAND.search(value)
+        if match:
+            found.add(match[1])
+        elif _BARE_COMMAND.match(value):
+            found.add(value)
+    return found
+
+
+def binaries_of(project: Project, playbook: Playbook) -> set[str]:
+    """Commands the playbook runs: the first word of its command/shell tasks (literal or a role
+    default), the commands role defaults name (``*_path: mongodump``) and those some modules run."""
+    defaults = _role_defaults(project, playbook)
+    found: set[str] = _tool_defaults(defaults)
     for path in _task_files(project, playbook):
-        for task in _tasks(load_yaml(path)):
+        for task in _tasks(_load(path)):
             for key, value in task.items():
                 if key in _COMMAND_ACTIONS:
                     word = _first_word(value, defaults)
@@ -132,7 +162,7 @@ def libraries_of(project: Project, playbook: Playbook) -> set[str]:
     """Python libraries the playbook's modules import."""
     found: set[str] = set()
     for path in _task_files(project, playbook):
-        for task in _tasks(load_yaml(path)):
+        for task in _tasks(_load(path)):
             for key in task:
                 for prefix, libraries in _MODULE_LIBRARIES.items():
                     if str(key).startswith(prefix):

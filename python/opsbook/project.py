@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from opsbook.errors import PlaybookNotFound, ProjectNotFound
+from opsbook.errors import OpsbookError, PlaybookNotFound, ProjectNotFound
 
 __all__ = ["Playbook", "PlaybookInputs", "Project", "load_yaml"]
 
@@ -244,7 +244,12 @@ class Project:
             if path in seen_files or not path.is_file():
                 return
             seen_files.add(path)
-            scan_tasks(load_yaml(path), base, path)
+            try:
+                tasks = load_yaml(path)
+            except yaml.YAMLError as err:
+                unresolved.append(f"{path}: not valid YAML, not scanned: {err}")
+                return
+            scan_tasks(tasks, base, path)
 
         def scan_role(name: str) -> None:
             role_dir = self.role_path(name)
@@ -259,7 +264,10 @@ class Project:
             if path in seen_files or not path.is_file():
                 return
             seen_files.add(path)
-            plays = load_yaml(path) or []
+            try:
+                plays = load_yaml(path) or []
+            except yaml.YAMLError as err:
+                raise OpsbookError(f"{path} is not valid YAML: {err}") from err
             for play in plays if isinstance(plays, list) else []:
                 if not isinstance(play, dict):
                     continue

@@ -172,7 +172,7 @@ def playbook_spec(project: Project, playbook: Playbook) -> PlaybookSpec:
         for option, option_spec in spec.options.items():
             options.setdefault(option, (spec, option_spec))
     for note in inputs.unresolved:
-        log.debug("%s", note)
+        (log.warning if "not valid YAML" in note else log.debug)("%s", note)
     return PlaybookSpec(
         playbook=playbook,
         roles=tuple(roles),
