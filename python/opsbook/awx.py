@@ -73,17 +73,16 @@ def _prompts(project: Project, book: Playbook) -> dict[str, Mapping[str, Any]]:
     return prompts
 
 
-def _header_inputs(spec: PlaybookSpec) -> dict[str, Question]:
+def _header_inputs(project: Project, spec: PlaybookSpec) -> dict[str, Question]:
     """Inputs the header documents as ``name=value`` that no role spec declares and that the
     playbook really reads (a confirmation gate such as ``confirm=yes``). The values shown become
     the choices; a confirmation is a required choice of its one value, as the gate asks."""
     book = spec.playbook
-    body = book.path.read_text(encoding="utf-8").split("\n", book.header.count("\n") + 1)[-1]
     found: dict[str, Question] = {}
     for name in sorted(spec.header_vars):
         if name in spec.options or name.startswith(PLATFORM_PREFIXES):
             continue
-        if not re.search(rf"\b{re.escape(name)}\b", body):
+        if not project.reads(book, name):
             continue
         examples = re.findall(rf"\b{re.escape(name)}=([\w|.:-]+)", book.header)
         confirmation = name == "confirm" or name.endswith("_confirm")
@@ -101,10 +100,12 @@ def _header_inputs(spec: PlaybookSpec) -> dict[str, Question]:
     return found
 
 
-def survey_variables(spec: PlaybookSpec, prompts: Mapping[str, Mapping[str, Any]]) -> dict[str, Question]:
+def survey_variables(
+    project: Project, spec: PlaybookSpec, prompts: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Question]:
     """Every variable a survey of this playbook may ask: role options, play prompts and the
     header's inputs that the playbook reads."""
-    found = _header_inputs(spec)
+    found = _header_inputs(project, spec)
     found |= {
         name: Question(
             name, {"type": "str", "default": p.get("default", ""), "description": p.get("prompt", "")}, "prompt"
@@ -209,7 +210,7 @@ def render_templates(project: Project) -> list[dict[str, Any]]:
         if bad:
             raise AwxConfigError(f"{CONFIG_PATH}: {name}: unknown job template fields {bad}")
         spec = playbook_spec(project, book)
-        available = survey_variables(spec, _prompts(project, book))
+        available = survey_variables(project, spec, _prompts(project, book))
         entries = _default_survey(spec, available) if survey_override is None else list(survey_override)
         questions = [_question(book, entry, available) for entry in entries]
         template: dict[str, Any] = {

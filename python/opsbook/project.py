@@ -211,6 +211,23 @@ class Project:
         path = self.roles_dir / role
         return path if path.is_dir() else None
 
+    def reads(self, playbook: Playbook, name: str) -> bool:
+        """Whether the playbook or a role it uses mentions variable ``name`` outside comments."""
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        files = [playbook.path]
+        for role in self.inputs(playbook).roles:
+            role_dir = self.role_path(role)
+            if role_dir is not None:
+                files.extend(sorted(role_dir.glob("tasks/*.y*ml")))
+                files.extend(sorted(role_dir.glob("handlers/*.y*ml")))
+        for path in files:
+            code = "\n".join(
+                line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#")
+            )
+            if pattern.search(code):
+                return True
+        return False
+
     def inputs(self, playbook: Playbook) -> PlaybookInputs:
         """The roles a playbook uses and the variables it declares (see the module docstring)."""
         roles: list[str] = []
