@@ -11,7 +11,7 @@ export DOCKER_HOST ?= unix://$(OPSBOOK_SANDBOX_STATE)/run/docker.sock
 PLAYBOOKS  := $(filter-out playbooks/_%,$(wildcard playbooks/*.yml))
 PYTEST     := $(VENV)/bin/pytest
 # The job `make demo` runs against the sandbox.
-DEMO_PLAYBOOK ?= playbooks/smoke.yml
+DEMO_PLAYBOOK ?= playbooks/health_check.yml
 
 .PHONY: help venv install sandbox-up sandbox-down sandbox-status sandbox-clean demo \
         lint syntax unit integration molecule test clean
