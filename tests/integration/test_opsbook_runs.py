@@ -138,3 +138,20 @@ def test_cli_list_and_doctor(require: Require) -> None:
     assert doctor.returncode == 0, doctor.stdout
     assert "ok    host sandbox-redis" in doctor.stdout
     assert "ok    ansible-core" in doctor.stdout
+
+
+def test_awx_configure_renders_the_templates_through_opsbook(tmp_path: Path) -> None:
+    """awx_configure.yml up to the controller: it renders every runbook's template and reports them.
+    (No AWX runs here; applying them is not exercised, see docs/python.md.)"""
+    from opsbook.awx import render_templates
+
+    result = opsbook.run(
+        "awx_configure",
+        inventory="inventories/local",
+        extravars={"awx_configure_render_only": True, "opsbook_report_dir": str(tmp_path)},
+    )
+    assert result.ok, result.failed_tasks
+    assert result.report is not None and result.report["render_only"] is True
+    assert result.report["templates"] == render_templates(opsbook.Project(REPO))
+    with pytest.raises(opsbook.InvalidInput, match="awx_configure_controler_host"):
+        opsbook.run("awx_configure", inventory="inventories/local", extravars={"awx_configure_controler_host": "x"})
