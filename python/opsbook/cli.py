@@ -167,8 +167,12 @@ class LiveView:
     def _tick(self) -> None:
         while not self.stop.wait(0.25):
             with self.lock:
-                columns = os.get_terminal_size(self.out.fileno()).columns if self.tty else 120
-                self._write("\r\x1b[K" + self.status_line()[: max(columns - 1, 20)])
+                try:
+                    columns = os.get_terminal_size(self.out.fileno()).columns
+                except OSError:
+                    columns = 0
+                # A terminal that reports no size (a pty without one) gets a generous line.
+                self._write("\r\x1b[K" + self.status_line()[: (columns if columns >= 40 else 160) - 1])
 
     def update(self, event: Event) -> None:
         if event.type == "playbook_on_play_start":
