@@ -447,19 +447,21 @@ def health_report(
             {"title": "Active alerts in Alertmanager", "text": "Alertmanager was not asked or did not answer."}
         )
     else:
+        rows = [
+            [
+                a.get("alertname"),
+                a.get("severity"),
+                a.get("state"),
+                a.get("starts_at"),
+                (a.get("annotations") or {}).get("summary") or (a.get("annotations") or {}).get("message"),
+            ]
+            for a in am_alerts
+        ]
         sections.append(
             {
                 "title": "Active alerts in Alertmanager",
-                "columns": ["alert", "severity", "since", "summary"],
-                "rows": [
-                    [
-                        a.get("labels", {}).get("alertname"),
-                        a.get("labels", {}).get("severity"),
-                        a.get("startsAt"),
-                        (a.get("annotations") or {}).get("summary") or (a.get("annotations") or {}).get("message"),
-                    ]
-                    for a in am_alerts
-                ],
+                "columns": ["alert", "severity", "state", "since", "summary"],
+                "rows": rows,
             }
         )
 
@@ -470,7 +472,7 @@ def health_report(
                 notes += [f"{service} ({kind}): {note}" for note in (values or {}).get("notes") or []]
     notes += list(evaluation.get("notes") or [])
     if notes:
-        sections.append({"title": "Notes", "text": "\n".join(notes)})
+        sections.append({"title": "Notes", "text": "\n".join(f"- {note}" for note in notes)})
 
     return {
         "status": status,
