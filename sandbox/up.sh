@@ -15,4 +15,6 @@ monitoring_up
 docker_up
 app_up
 nginx_up
+# Prometheus and Alertmanager run the configuration rendered from the alert catalog.
+monitoring_configure
 "$SANDBOX_DIR/status.sh"

@@ -71,6 +71,28 @@ CONF
 
 monitoring_up() { webhook_sink_up; alertmanager_up; prometheus_up; }
 
+# monitoring_configure: replace the minimal configurations above by the ones the alerting role
+# renders from the alert catalog and the inventory (playbooks/monitoring_configure.yml: rules,
+# scrape jobs labelled by service and criticality, the seed 004 routing to the webhook sink). It
+# runs once, while a minimal configuration is in place, so a warm `up.sh` stays fast; after a
+# catalog or inventory change, run the playbook again (the alerting integration tests do).
+monitoring_configure() {
+  local marker='^# Rendered by the opsbook alerting role' playbook="$REPO_DIR/.venv/bin/ansible-playbook"
+  local logf="$LOG_DIR/monitoring-configure.log"
+  if grep -q "$marker" "$PROM_DIR/prometheus.yml" 2>/dev/null && grep -q "$marker" "$AM_DIR/alertmanager.yml" 2>/dev/null \
+    && [ -s "$PROM_DIR/rules/opsbook.rules.yml" ]; then
+    return 0
+  fi
+  if [ ! -x "$playbook" ]; then
+    log "no $playbook: Prometheus and Alertmanager keep their minimal configuration (run make venv, then sandbox/up.sh)"
+    return 0
+  fi
+  log "configuring Prometheus and Alertmanager from the alert catalog (log: $logf)"
+  (cd "$REPO_DIR" && ANSIBLE_CONFIG="$REPO_DIR/ansible.cfg" OPSBOOK_SANDBOX_STATE="$STATE_DIR" \
+    "$playbook" -i inventories/local playbooks/monitoring_configure.yml) >"$logf" 2>&1 \
+    || die "playbooks/monitoring_configure.yml failed" "$logf"
+}
+
 monitoring_check() {
   local rc=0 name port path
   for name in prometheus:$PROMETHEUS_PORT:/-/healthy alertmanager:$ALERTMANAGER_PORT:/-/healthy webhook-sink:$WEBHOOK_SINK_PORT:/health; do
