@@ -213,7 +213,9 @@ def pg_env(pgpass: Path, host: str, port: int, user: str) -> dict[str, str]:
 
 
 def pg_dump_argv(binary: str, database: str, output: str, snapshot: str | None = None, jobs: int = 1) -> list[str]:
-    argv = [binary, "--format=custom", "--no-password", f"--file={output}"]
+    argv = [binary, "--format=custom", "--no-password"]
+    if output != "-":
+        argv.append(f"--file={output}")
     if snapshot:
         argv.append(f"--snapshot={snapshot}")
     argv.append(f"--dbname={database}")
@@ -263,6 +265,8 @@ def run_to_file(
         raise BackupError(f"{Path(argv[0]).name} failed (exit {rc1}): {tail(out1)}")
     if rc2 != 0:
         raise BackupError(f"age encryption failed (exit {rc2}): {tail(out2)}")
+    if output.stat().st_size == 0:
+        raise BackupError(f"{Path(argv[0]).name} exited 0 but wrote no data to {output.name}")
     return out1
 
 
