@@ -293,3 +293,32 @@ def test_listing_summarises_and_orders_by_severity() -> None:
     assert alerts[0]["receivers"] == ["pager", "phone"] and alerts[0]["state"] == "active"
     assert server.calls[0][1] == alerts_url("http://am:9093", filters=['severity=~"P0|P2"'], silenced=False)
     assert "silenced=false" in server.calls[0][1] and "filter=severity%3D~%22P0%7CP2%22" in server.calls[0][1]
+
+
+@pytest.mark.skipif(
+    shutil.which("amtool") is None, reason="amtool (Debian package prometheus-alertmanager) is not installed"
+)
+@pytest.mark.parametrize(
+    ("labels", "receivers"),
+    [
+        (["severity=P0"], "pager,phone,slack-incidents"),
+        (["severity=P0", "escalated=true"], "pager-secondary"),
+        (["severity=P1"], "pager,slack-alerts"),
+        (["severity=P1", "escalated=true"], "pager-secondary"),
+        (["severity=P2"], "slack-alerts,email"),
+        (["severity=P3"], "email"),
+        (["severity=P4"], "ticket"),
+        (["alertname=Watchdog"], "email"),
+    ],
+)
+def test_amtool_routes_each_severity_to_its_receivers(tmp_path: Path, labels: list[str], receivers: str) -> None:
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(alertmanager_config(CATALOG, RECEIVERS), sort_keys=False))
+    result = subprocess.run(
+        ["amtool", "config", "routes", "test", f"--config.file={path}", *labels],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == receivers
