@@ -41,9 +41,10 @@ EventCallback = Callable[[Event], None]
 DEFAULT_KEEP_ARTIFACTS = 20
 # How often runner's loop checks for cancel and timeout (its default is 5 s).
 _POLL_SECONDS = 0.2
+_MAX_EVENT_RES = 50_000_000
 _SAFE_ENV_PREFIXES = ("ANSIBLE_", "RUNNER_", "LC_", "OPSBOOK_RUN_ID")
 _SAFE_ENV_NAMES = frozenset(
-    {"PATH", "HOME", "USER", "LOGNAME", "LANG", "PWD", "SHELL", "VIRTUAL_ENV", "AWX_ISOLATED_DATA_DIR"}
+    {"PATH", "HOME", "USER", "LOGNAME", "LANG", "PWD", "SHELL", "VIRTUAL_ENV", "AWX_ISOLATED_DATA_DIR", "MAX_EVENT_RES"}
 )
 _RUNNER_STATUS = {
     "successful": RunStatus.SUCCESSFUL,
@@ -92,6 +93,9 @@ def run_environment(project: Project, ident: str) -> dict[str, str]:
         "ANSIBLE_CONFIG": str(project.ansible_cfg),
         "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", host_key_checking),
         "ANSIBLE_NOCOLOR": "1",
+        # Runner's callback drops a task result longer than MAX_EVENT_RES characters (700 000 by
+        # default) from its event; keep results whole up to 50 MB.
+        "MAX_EVENT_RES": os.environ.get("MAX_EVENT_RES", str(_MAX_EVENT_RES)),
         "PATH": tool_path(),
         proctree.MARKER: ident,
     }
