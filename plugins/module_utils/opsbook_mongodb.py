@@ -11,10 +11,11 @@ from typing import Any
 PYMONGO_IMPORT_ERROR: str | None
 try:
     import pymongo
-    from pymongo.errors import PyMongoError
+    from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 except ImportError:
     PYMONGO_IMPORT_ERROR = traceback.format_exc()
     PyMongoError = Exception  # type: ignore[assignment,misc]
+    ConnectionFailure = OperationFailure = PyMongoError  # type: ignore[assignment,misc]
 else:
     PYMONGO_IMPORT_ERROR = None
 
