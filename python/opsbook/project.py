@@ -212,8 +212,9 @@ class Project:
         return path if path.is_dir() else None
 
     def reads(self, playbook: Playbook, name: str) -> bool:
-        """Whether the playbook or a role it uses mentions variable ``name`` outside comments."""
-        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        """Whether the playbook or a role it uses reads variable ``name``: mentions it outside
+        comments, and not only as ``name=value`` in a message telling the operator what to pass."""
+        pattern = re.compile(rf"\b{re.escape(name)}\b(?!=[^=])")
         files = [playbook.path]
         for role in self.inputs(playbook).roles:
             role_dir = self.role_path(role)

@@ -8,6 +8,7 @@ offline, with the pins of requirements.txt and the collections of collections/re
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -32,6 +33,11 @@ def templates() -> list[dict[str, Any]]:
     return render_templates(PROJECT)
 
 
+@functools.cache
+def spec_of(runbook: str) -> PlaybookSpec:
+    return playbook_spec(PROJECT, PROJECT.playbook(runbook))
+
+
 def test_every_runbook_has_exactly_one_template(templates: list[dict[str, Any]]) -> None:
     config = yaml.safe_load((REPO / "awx" / "job_templates.yml").read_text())
     excluded = set(config.get("exclude") or [])
@@ -53,7 +59,7 @@ def test_every_template_points_at_an_existing_playbook(templates: list[dict[str,
 def test_every_survey_variable_exists_in_the_playbook(templates: list[dict[str, Any]]) -> None:
     for template in templates:
         book = PROJECT.playbook(template["runbook"])
-        spec = playbook_spec(PROJECT, book)
+        spec = spec_of(template["runbook"])
         for question in template["survey_spec"]["spec"]:
             variable = question["variable"]
             if variable in spec.options:
@@ -77,7 +83,7 @@ def reads(playbook: Path, spec: PlaybookSpec, variable: str) -> bool:
 
 def test_survey_questions_match_the_specs(templates: list[dict[str, Any]]) -> None:
     for template in templates:
-        spec = playbook_spec(PROJECT, PROJECT.playbook(template["runbook"]))
+        spec = spec_of(template["runbook"])
         assert template["survey_enabled"] == bool(template["survey_spec"]["spec"])
         for question in template["survey_spec"]["spec"]:
             where = f"{template['name']}: {question['variable']}"
@@ -126,13 +132,13 @@ def test_template_fields_are_job_template_options(templates: list[dict[str, Any]
                 assert value in JOB_TEMPLATE_OPTIONS[key]["choices"], f"{template['name']}: {key}={value}"
 
 
-def test_awx_configure_passes_every_template_field() -> None:
+def test_awx_configure_passes_every_template_field(templates: list[dict[str, Any]]) -> None:
     """awx_configure.yml's job_template task sets each field the rendered templates carry."""
     plays = yaml.safe_load((REPO / "playbooks" / "awx_configure.yml").read_text())
     tasks = [t for play in plays for t in play.get("tasks", []) for t in [t, *t.get("block", [])]]
     [task] = [t for t in tasks if "awx.awx.job_template" in t and t["awx.awx.job_template"].get("state") == "present"]
     passed = set(task["awx.awx.job_template"])
-    for template in render_templates(PROJECT):
+    for template in templates:
         assert set(template) - NOT_TEMPLATE_FIELDS <= passed
 
 
