@@ -18,6 +18,7 @@ from typing import Any
 from ansible.module_utils.opsbook_backup import BackupError, check_files, list_backups
 from ansible.module_utils.opsbook_backup_tools import (
     SYSTEM_DATABASES,
+    create_indexes,
     decrypted,
     mongo_connection_args,
     mongo_tools_config,
@@ -77,14 +78,26 @@ def mongodb_restore(
     identity_file: str | None = None,
     mongorestore_path: str = "mongorestore",
     extra_args: tuple[str, ...] = (),
+    databases: list[str] | None = None,
 ) -> dict[str, Any]:
-    """mongorestore the backup's user databases (renamed by `rename` for a scratch copy), then
-    count every restored collection and compare with the manifest."""
+    """mongorestore the backup's user databases (or the listed ones; renamed by `rename` for a
+    scratch copy), then count every restored collection and compare with the manifest.
+    FerretDB rejects the `ns` option mongorestore puts in every createIndexes (it ignores
+    ignoreUnknownIndexOptions), so on FerretDB the indexes are restored from the manifest instead."""
     manifest = record["manifest"]
     expected = user_namespaces(manifest.get("counts", {}))
-    databases = sorted({ns.split(".", 1)[0] for ns in expected})
+    held = sorted({ns.split(".", 1)[0] for ns in expected})
+    if databases:
+        missing = sorted(set(databases) - set(held))
+        if missing:
+            raise BackupError(f"backup {record['path']} does not hold {', '.join(missing)} (it has {', '.join(held)})")
+        expected = {ns: n for ns, n in expected.items() if ns.split(".", 1)[0] in databases}
+    databases = sorted(databases or held)
     if not databases:
         raise BackupError(f"backup {record['path']} holds no user database")
+    own_indexes = bool(client.admin.command("buildInfo").get("ferretdbVersion")) and "indexes" in manifest
+    if own_indexes:
+        extra_args = (*extra_args, "--noIndexRestore")
     archive = Path(record["path"]) / manifest["archive"]["name"]
     started = time.monotonic()
     with private_dir() as tmp, decrypted(archive, manifest.get("encryption"), identity_file, tmp) as plain:
@@ -110,6 +123,10 @@ def mongodb_restore(
     if rc != 0:
         raise BackupError(f"mongorestore failed (exit {rc}): {tail(out)}")
     summary = parse_mongorestore_output(out) or {}
+    index_problems = []
+    if own_indexes:
+        wanted = {ns: specs for ns, specs in manifest["indexes"].items() if ns in expected}
+        index_problems = create_indexes(client, wanted, rename)
     actual = {}
     for ns in expected:
         db, coll = ns.split(".", 1)
@@ -120,7 +137,8 @@ def mongodb_restore(
         "documents": summary.get("restored"),
         "failed_documents": summary.get("failed"),
         "counts": actual,
-        "problems": compare_counts(expected, actual),
+        "indexes": "opsbook" if own_indexes else "mongorestore",
+        "problems": compare_counts(expected, actual) + index_problems,
     }
 
 

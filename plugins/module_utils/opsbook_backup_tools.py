@@ -175,6 +175,44 @@ def parse_mongorestore_output(text: str) -> dict[str, int] | None:
     return {"restored": int(match.group(1)), "failed": int(match.group(2))}
 
 
+def index_specs(client: Any, namespaces: Any) -> dict[str, list[dict[str, Any]]]:
+    """The secondary indexes of each namespace as JSON-safe specs (key as [field, direction]
+    pairs, the other options as they are, without v and ns), for the manifest."""
+    specs: dict[str, list[dict[str, Any]]] = {}
+    for ns in sorted(namespaces):
+        db, coll = ns.split(".", 1)
+        found = []
+        for index in client[db][coll].list_indexes():
+            if index["name"] == "_id_":
+                continue
+            options = {k: v for k, v in index.items() if k not in ("v", "ns", "key")}
+            found.append({"key": [[field, direction] for field, direction in index["key"].items()], **options})
+        if found:
+            specs[ns] = found
+    return specs
+
+
+def create_indexes(client: Any, specs: dict[str, list[dict[str, Any]]], rename: Any = lambda db: db) -> list[str]:
+    """Create the manifest's indexes (createIndexes without the ns option that FerretDB rejects);
+    returns the problems: indexes that are missing afterwards."""
+    from pymongo import IndexModel
+
+    problems = []
+    for ns, indexes in specs.items():
+        db, coll = ns.split(".", 1)
+        collection = client[rename(db)][coll]
+        models = [
+            IndexModel([(f, d) for f, d in spec["key"]], **{k: v for k, v in spec.items() if k != "key"})
+            for spec in indexes
+        ]
+        collection.create_indexes(models)
+        present = {index["name"] for index in collection.list_indexes()}
+        problems += [
+            f"{ns}: index {spec['name']} missing after restore" for spec in indexes if spec["name"] not in present
+        ]
+    return problems
+
+
 def tail(text: str, lines: int = 8) -> str:
     """The last lines of a tool's output, without blank lines, for an error message."""
     kept = [line for line in text.strip().splitlines() if line.strip()]

@@ -35,6 +35,13 @@ options:
     description:
       - The backup to restore; default the newest complete one (for a point in time, the newest that ends before it).
     type: str
+  databases:
+    description:
+      - Restore only these databases of a MongoDB backup (the others on the server are untouched).
+        Empty restores every user database the backup holds.
+    type: list
+    elements: str
+    default: []
   oplog_limit:
     description: Point in time to recover to, V(<epoch seconds>[:<ordinal>]); entries at or after it are not applied.
     type: str
@@ -104,11 +111,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 backup:
-  description: The backup restored (target, tier, id, path).
+  description: The backup restored (target, tier, id, path) and what it replaces (databases or file sets).
   returned: always
   type: dict
   sample: {target: mongodb, tier: daily, id: 20250111T020000Z,
-           path: /var/backups/opsbook/mongodb/daily/20250111T020000Z}
+           path: /var/backups/opsbook/mongodb/daily/20250111T020000Z, replaces: [shop]}
 restore:
   description: Restore time, counts after restore, problems (count mismatches), for a point in time the oplog replay.
   returned: success
@@ -145,6 +152,17 @@ def base_for_time(root: str, target: str, limit: tuple[int, int]) -> dict:
                 raise BackupError(f"backup {record['path']} fails its checksums: {'; '.join(problems)}")
             return record
     raise BackupError(f"no complete {target} backup with an oplog range ends before {limit}")
+
+
+def replaced(manifest: dict, databases: list[str]) -> list[str]:
+    """What a restore of this backup overwrites: databases, or file sets."""
+    if manifest["kind"] == "mongodb" and databases:
+        return sorted(databases)
+    if manifest["kind"] == "mongodb":
+        return sorted({ns.split(".", 1)[0] for ns in user_namespaces(manifest.get("counts", {}))})
+    if manifest["kind"] == "postgres":
+        return list(manifest.get("databases", []))
+    return sorted(manifest.get("sets", {}))
 
 
 def pitr_engine(client, choice: str) -> str:
@@ -184,9 +202,12 @@ def restore_mongodb(p: dict, check_mode: bool) -> tuple[dict, dict]:
             identity_file=p["age_identity_file"],
             mongorestore_path=p["mongorestore_path"],
             extra_args=extra,
+            databases=p["databases"],
         )
         if limit:
-            databases = {ns.split(".", 1)[0] for ns in user_namespaces(record["manifest"]["counts"])}
+            databases = set(p["databases"]) or {
+                ns.split(".", 1)[0] for ns in user_namespaces(record["manifest"]["counts"])
+            }
             if engine == "mongorestore":
                 replay = replay_segments_mongorestore(p, segments, oplog_limit(p["oplog_limit"]))
             else:
@@ -213,6 +234,7 @@ def main() -> None:
         root={"type": "path", "required": True},
         target={"type": "str", "required": True},
         backup_id={"type": "str"},
+        databases={"type": "list", "elements": "str", "default": []},
         oplog_limit={"type": "str"},
         oplog_target={"type": "str", "default": "mongodb_oplog"},
         pitr_engine={"type": "str", "default": "auto", "choices": ["auto", "mongorestore", "opsbook"]},
@@ -263,6 +285,7 @@ def main() -> None:
             exception=traceback.format_exc(),
         )
     backup = {k: record[k] for k in ("target", "tier", "id", "path")}
+    backup["replaces"] = replaced(record["manifest"], p["databases"])
     if result.get("problems"):
         module.fail_json(
             msg=f"Restored {record['path']} but the counts do not match the manifest: {'; '.join(result['problems'])}",

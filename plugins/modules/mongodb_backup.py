@@ -105,6 +105,8 @@ from ansible.module_utils.opsbook_backup import (
     writer_argument_spec,
 )
 from ansible.module_utils.opsbook_backup_tools import (
+    SYSTEM_DATABASES,
+    index_specs,
     mongo_connection_args,
     mongo_tools_config,
     mongodump_argv,
@@ -182,6 +184,7 @@ def backup(params: dict, check_mode: bool) -> dict:
                     raise BackupError(f"mongodump failed (exit {rc}): {tail(log, 3)}")
             parsed = parse_mongodump_output(log)
             end_ts = newest_oplog_ts(client) if oplog else None
+            user = [ns for ns in parsed["counts"] if ns.split(".", 1)[0] not in SYSTEM_DATABASES]
             manifest = writer.seal(
                 {
                     "tool": {"name": "mongodump", "version": tool_version(params["mongodump_path"])},
@@ -189,6 +192,7 @@ def backup(params: dict, check_mode: bool) -> dict:
                     "source": f"{params['login_host']}:{params['login_port']}",
                     "databases": sorted({ns.split(".", 1)[0] for ns in parsed["counts"]}),
                     "counts": parsed["counts"],
+                    "indexes": index_specs(client, user),
                     "archive": {"name": name, "gzip": params["gzip"]},
                     "oplog": {"start": ts_dict(start_ts), "end": ts_dict(end_ts), "entries": parsed["oplog_entries"]}
                     if oplog
