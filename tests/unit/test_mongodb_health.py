@@ -6,6 +6,7 @@ from the server), evaluated against the shipped alert catalog."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -454,3 +455,24 @@ def test_without_last_write_a_not_full_oplog_is_not_scanned() -> None:
     assert "local.oplog.rs.$natural:-1" not in server.asked
     assert result["replication"]["oplog"]["full"] is False and result["replication"]["oplog"]["window_hours"] is None
     assert any("was not looked up" in note for note in result["notes"])
+
+
+def test_the_pymongo_edge_turns_refusals_into_notes_and_lets_a_lost_server_through() -> None:
+    import mongodb_health
+    from pymongo.errors import AutoReconnect, OperationFailure
+
+    def fails(err: Exception) -> Callable[[], Any]:
+        def call() -> Any:
+            raise err
+
+        return call
+
+    runner = mongodb_health.PyMongoRunner(None)
+    refusal = OperationFailure("x", 59, {"ok": 0.0, "errmsg": "no such command: 'replSetGetStatus'", "code": 59,
+                                        "codeName": "CommandNotFound"})  # fmt: skip
+    with pytest.raises(CommandError) as caught:
+        runner._call(fails(refusal))
+    assert caught.value.code_name == "CommandNotFound" and "replSetGetStatus" in str(caught.value)
+    # Losing the server half-way is not a refused command: it goes up to be reported as unreachable.
+    with pytest.raises(AutoReconnect):
+        runner._call(fails(AutoReconnect("db1:27017: connection closed")))
