@@ -181,7 +181,7 @@ def member_figures(
     member: Mapping[str, Any], config: Mapping[str, Any] | None, primary_optime: datetime.datetime | None
 ) -> dict[str, Any]:
     """One member: state, health, votes, flags and its judgement (primary, secondary, arbiter,
-    syncing, unhealthy or other), and, for a healthy data-bearing SECONDARY, its lag."""
+    syncing or unhealthy), and, for a healthy data-bearing SECONDARY, its lag."""
     state = member.get("state")
     health = member.get("health")
     arbiter = state == 7 or bool(config and config.get("arbiterOnly"))
