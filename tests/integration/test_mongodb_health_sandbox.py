@@ -164,7 +164,9 @@ def cases(ferretdb_port: int, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if worker.is_alive():
             worker.join()
         mongo.drop_database(name)
+        left = name in mongo.list_database_names()
         mongo.close()
+        assert not left, f"the scratch database {name} is still on the sandbox's FerretDB"
 
 
 def test_health_of_ferretdb_in_check_mode(cases: dict[str, Any]) -> None:
