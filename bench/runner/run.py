@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/runner: the same playbook through opsbook.run and through plain ansible-playbook,
-interleaved in one run on the sandbox inventory, and the ratio of their median wall times.
+interleaved in one run on the sandbox inventory, and the ratio of their median wall times (and,
+steadier on a busy machine, of their CPU times: this process and all its children).
 
     .venv/bin/python bench/runner/run.py [--playbook health_check] [--rounds 5] [--inventory inventories/local]
 
@@ -25,10 +26,15 @@ from opsbook.runner import run_environment
 REPO = Path(__file__).resolve().parents[2]
 
 
-def plain(playbook: Path, inventory: str) -> float:
+def cpu() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def plain(playbook: Path, inventory: str) -> tuple[float, float]:
     env = {**os.environ, **run_environment(opsbook.Project(REPO), "bench-plain")}
     env.pop("OPSBOOK_RUN_ID", None)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), cpu()
     proc = subprocess.run(
         ["ansible-playbook", "-i", inventory, str(playbook)],
         cwd=REPO,
@@ -38,19 +44,19 @@ def plain(playbook: Path, inventory: str) -> float:
         text=True,
         check=False,
     )
-    elapsed = time.monotonic() - started
+    elapsed, cpu_used = time.monotonic() - started, cpu() - cpu_started
     if proc.returncode != 0:
         sys.exit(f"ansible-playbook {playbook.name} failed (rc {proc.returncode}): {proc.stderr[-2000:]}")
-    return elapsed
+    return elapsed, cpu_used
 
 
-def wrapped(name: str, inventory: str) -> float:
-    started = time.monotonic()
+def wrapped(name: str, inventory: str) -> tuple[float, float]:
+    started, cpu_started = time.monotonic(), cpu()
     result = opsbook.run(name, inventory=inventory)
-    elapsed = time.monotonic() - started
+    elapsed, cpu_used = time.monotonic() - started, cpu() - cpu_started
     if not result.ok:
         sys.exit(f"opsbook.run({name}) {result.status}: {result.failed_tasks}")
-    return elapsed
+    return elapsed, cpu_used
 
 
 def main() -> int:
