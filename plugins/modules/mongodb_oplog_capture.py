@@ -78,7 +78,6 @@ from ansible.module_utils.opsbook_backup_tools import (
     mongo_connection_args,
     mongo_tools_config,
     mongodump_argv,
-    parse_mongodump_output,
     private_dir,
     run_tool,
     tail,
@@ -113,7 +112,27 @@ def ts_query(bound: dict | None, inclusive: bool) -> str | None:
     return json.dumps({"ts": {op: {"$timestamp": {"t": bound["t"], "i": bound["i"]}}}})
 
 
+def bson_range(path) -> tuple[dict | None, dict | None, int]:
+    """First and last timestamps and the number of entries of a dumped oplog file."""
+    import bson
+
+    first = last = None
+    count = 0
+    with open(path, "rb") as handle:
+        for entry in bson.decode_file_iter(handle):
+            last = ts_dict(entry["ts"])
+            first = first or last
+            count += 1
+    return first, last, count
+
+
+class NothingNewError(Exception):
+    """No oplog entry since the last capture: the partial segment is dropped."""
+
+
 def capture(p: dict, check_mode: bool) -> dict:
+    """One pass over the oplog on the server (mongodump --query); the range is read from the dump.
+    (FerretDB scans the whole oplog for every query, so fewer queries is much faster there.)"""
     from bson.timestamp import Timestamp
 
     bound, inclusive = lower_bound(p["root"], p["target"], p["base_target"])
@@ -121,11 +140,10 @@ def capture(p: dict, check_mode: bool) -> dict:
     try:
         if "oplog.rs" not in client["local"].list_collection_names():
             raise BackupError("the server keeps no oplog (local.oplog.rs); point-in-time recovery is not possible")
-        oplog = client["local"]["oplog.rs"]
-        query = {} if bound is None else {"ts": {"$gte" if inclusive else "$gt": Timestamp(bound["t"], bound["i"])}}
-        first = oplog.find_one(query, sort=[("ts", 1)], projection={"ts": 1})
-        last = oplog.find_one(query, sort=[("ts", -1)], projection={"ts": 1})
-        oldest = oplog.find_one({}, sort=[("ts", 1)], projection={"ts": 1})
+        oldest = client["local"]["oplog.rs"].find_one({}, projection={"ts": 1})  # natural order: the oldest
+        if check_mode:
+            query = {} if bound is None else {"ts": {"$gte" if inclusive else "$gt": Timestamp(bound["t"], bound["i"])}}
+            pending = client["local"]["oplog.rs"].find_one(query, projection={"ts": 1})
     finally:
         client.close()
     if bound and not inclusive and oldest and ts_tuple(ts_dict(oldest["ts"])) > ts_tuple(bound):
@@ -133,46 +151,51 @@ def capture(p: dict, check_mode: bool) -> dict:
             f"the oplog's oldest entry {ts_dict(oldest['ts'])} is newer than the last capture's end {bound}: "
             "entries were lost (the oplog is too small for the capture interval); take a full backup"
         )
-    info = {"after": bound if not inclusive else None, "start": ts_dict(first["ts"]) if first else None}
-    if first is None:
-        return {"changed": False, "oplog": {**info, "end": bound, "entries": 0}, "msg": "no new oplog entries"}
-    info["end"] = ts_dict(last["ts"])
+    info: dict = {"after": bound if not inclusive else None}
     if check_mode:
-        return {"changed": True, "oplog": info, "msg": "would capture this range"}
-    end_query = {"ts": {"$lte": {"$timestamp": {"t": info["end"]["t"], "i": info["end"]["i"]}}}}
-    query_text = ts_query(bound, inclusive)
-    query_text = json.dumps({"$and": [json.loads(query_text), end_query]}) if query_text else json.dumps(end_query)
-    with BackupWriter(p["root"], p["target"], "oplog", "oplog") as writer, private_dir() as tmp:
-        config = None
-        if p.get("login_password"):
-            config = write_secret_file(tmp / "mongodump.yml", mongo_tools_config(p["login_password"]))
-        out_dir = tmp / "out"
-        argv = mongodump_argv(
-            p["mongodump_path"],
-            mongo_connection_args(p, config),
-            archive="-",
-            gzip=False,
-            databases=["local"],
-            collection="oplog.rs",
-            query=query_text,
-            parallel_collections=1,
-        )
-        argv = [a for a in argv if a != "--archive"] + [f"--out={out_dir}"]
-        rc, log = run_tool(argv)
-        if rc != 0:
-            raise BackupError(f"mongodump of the oplog failed (exit {rc}): {tail(log, 3)}")
-        (out_dir / "local" / "oplog.rs.bson").rename(writer.path("oplog.bson"))
-        entries = parse_mongodump_output(log)["counts"].get("local.oplog.rs")
-        info["entries"] = entries
-        manifest = writer.seal(
-            {
-                "tool": {"name": "mongodump", "version": tool_version(p["mongodump_path"])},
-                "source": f"{p['login_host']}:{p['login_port']}",
-                "oplog": {**info, "file": "oplog.bson"},
-                "counts": {"local.oplog.rs": entries},
-                "encryption": None,
-            }
-        )
+        if pending is None:
+            return {"changed": False, "oplog": {**info, "end": bound, "entries": 0}, "msg": "no new oplog entries"}
+        return {"changed": True, "oplog": info, "msg": f"would capture the entries after {bound}"}
+    try:
+        with BackupWriter(p["root"], p["target"], "oplog", "oplog") as writer, private_dir() as tmp:
+            config = None
+            if p.get("login_password"):
+                config = write_secret_file(tmp / "mongodump.yml", mongo_tools_config(p["login_password"]))
+            out_dir = tmp / "out"
+            argv = mongodump_argv(
+                p["mongodump_path"],
+                mongo_connection_args(p, config),
+                archive="-",
+                gzip=False,
+                databases=["local"],
+                collection="oplog.rs",
+                query=ts_query(bound, inclusive),
+                parallel_collections=1,
+            )
+            argv = [a for a in argv if a != "--archive"] + [f"--out={out_dir}"]
+            rc, log = run_tool(argv)
+            if rc != 0:
+                raise BackupError(f"mongodump of the oplog failed (exit {rc}): {tail(log, 3)}")
+            (out_dir / "local" / "oplog.rs.bson").rename(writer.path("oplog.bson"))
+            first, last, entries = bson_range(writer.path("oplog.bson"))
+            if entries == 0:
+                raise NothingNewError()
+            info.update({"start": first, "end": last, "entries": entries})
+            manifest = writer.seal(
+                {
+                    "tool": {"name": "mongodump", "version": tool_version(p["mongodump_path"])},
+                    "source": f"{p['login_host']}:{p['login_port']}",
+                    "oplog": {**info, "file": "oplog.bson"},
+                    "counts": {"local.oplog.rs": entries},
+                    "encryption": None,
+                }
+            )
+    except NothingNewError:
+        return {
+            "changed": False,
+            "oplog": {**info, "start": None, "end": bound, "entries": 0},
+            "msg": "no new oplog entries",
+        }
     return {"changed": True, "path": str(writer.final), "id": writer.id, "oplog": manifest["oplog"]}
 
 
