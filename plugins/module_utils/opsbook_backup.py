@@ -383,6 +383,10 @@ class BackupWriter:
         return self.partial / name
 
     def seal(self, details: dict[str, Any]) -> dict[str, Any]:
+        # Top-level files 0600 and directories 0700, whatever the tools created; the files inside a
+        # copied tree (rsync sets) keep their own modes, behind their 0700 directory, for restores.
+        for entry in self.partial.iterdir():
+            os.chmod(entry, 0o700 if entry.is_dir() else 0o600)
         finished = time.time()
         manifest = {
             "format": FORMAT,

@@ -113,8 +113,6 @@ from ansible.module_utils.opsbook_backup_tools import (
     parse_mongodump_output,
     private_dir,
     run_to_file,
-    run_tool,
-    tail,
     ts_dict,
     write_secret_file,
 )
@@ -155,12 +153,12 @@ def backup(params: dict, check_mode: bool) -> dict:
         server = client.admin.command("buildInfo")
         has_oplog = "oplog.rs" in client["local"].list_collection_names()
         oplog = use_oplog(params["oplog"], has_oplog, params["databases"])
-        start_ts = newest_oplog_ts(client) if oplog else None
         if check_mode:
             return {
                 "changed": True,
                 "msg": f"would dump {params['login_host']}:{params['login_port']} (oplog: {oplog})",
             }
+        start_ts = newest_oplog_ts(client) if oplog else None
         encrypted = bool(params["age_recipients"])
         name = "dump.archive" + (".gz" if params["gzip"] else "") + (".age" if encrypted else "")
         with BackupWriter(params["root"], params["target"], params["tier"], "mongodb") as writer, private_dir() as tmp:
@@ -170,18 +168,15 @@ def backup(params: dict, check_mode: bool) -> dict:
             argv = mongodump_argv(
                 params["mongodump_path"],
                 mongo_connection_args(params, config),
-                archive="-" if encrypted else str(writer.path(name)),
+                archive="-",
                 gzip=params["gzip"],
                 oplog=oplog,
                 databases=params["databases"],
                 parallel_collections=params["parallel_collections"],
             )
-            if encrypted:
-                log = run_to_file(argv, writer.path(name), age_recipients=params["age_recipients"])
-            else:
-                rc, log = run_tool(argv)
-                if rc != 0:
-                    raise BackupError(f"mongodump failed (exit {rc}): {tail(log, 3)}")
+            # The archive goes to mongodump's stdout, a file this module creates 0600 (mongodump's
+            # own --archive=FILE would be 0644), through age when encrypting.
+            log = run_to_file(argv, writer.path(name), age_recipients=params["age_recipients"])
             parsed = parse_mongodump_output(log)
             end_ts = newest_oplog_ts(client) if oplog else None
             user = [ns for ns in parsed["counts"] if ns.split(".", 1)[0] not in SYSTEM_DATABASES]
