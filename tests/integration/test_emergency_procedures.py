@@ -151,7 +151,7 @@ def test_accounts(require):
     with pg.cursor() as cur:
         cur.execute("DROP ROLE IF EXISTS opsbook_test_intruder")
         cur.execute("CREATE ROLE opsbook_test_intruder LOGIN PASSWORD %s", (password,))
-    rd.execute_command("ACL", "SETUSER", "opsbook_test_intruder", "on", f">{password}", "~*", "+@read")
+    rd.execute_command("ACL", "SETUSER", "opsbook_test_intruder", "on", f">{password}", "~*", "+@read", "+ping")
     with contextlib.suppress(pymongo.errors.OperationFailure):
         mongo.opsbook_app.command("dropUser", "opsbook_test_intruder")
     mongo.opsbook_app.command("createUser", "opsbook_test_intruder", pwd=password, roles=[])
@@ -224,6 +224,9 @@ def test_security_incident_blocks_disables_captures_and_undoes(app, test_account
         "security_redis_users": ["opsbook_test_intruder"],
         "security_mongodb_users": ["opsbook_test_intruder@opsbook_app"],
         "incident_id": "INC-test-security",
+        # The emergency rotation has its own tests; rotating the shared sandbox's credentials here
+        # would disturb the other work running against it.
+        "security_rotate_credentials": False,
     }
     try:
         result = run_playbook(
@@ -233,7 +236,9 @@ def test_security_incident_blocks_disables_captures_and_undoes(app, test_account
         assert connect_from(BLOCKED_SOURCE) == "refused"
         assert connect_from("127.0.0.1") == "connected"
         assert logins(password) == {"postgres": False, "redis": False, "mongodb": False}
-        assert "credentials were NOT rotated" in result.stdout or "emergency_credential_rotation" in result.stdout
+        # The rotation is wired in: its plays (or the stand-in's, before it existed) are part of the run.
+        wired = ("Confirm the emergency rotation", "Say that credentials were not rotated")
+        assert any(play in result.stdout for play in wired)
 
         captures = sorted((REPO / "incidents" / "INC-test-security" / "forensics").iterdir())
         capture = captures[-1]
@@ -350,11 +355,12 @@ def test_rollback_returns_to_the_previous_image(app) -> None:
     assert health()["version"] == "1.1"
     # Healthy and no traffic errors: no criterion holds, so nothing happens without rollback_force.
     calm = run_playbook("playbooks/rollback.yml", "-e", "rollback_services=api", "-e", "confirm=yes")
-    assert calm.returncode == 0 and "no rollback criterion holds" in calm.stdout
+    calm_text = " ".join(calm.stdout.split())
+    assert calm.returncode == 0 and "no rollback criterion holds" in calm_text, calm.stdout[-3000:]
     assert health()["version"] == "1.1"
     result = run_playbook(
         "playbooks/rollback.yml", "-e", "rollback_services=api", "-e", "rollback_force=true", "-e", "confirm=yes"
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert health()["version"] == "1.0"
-    assert "opsbook/app:1.1 -> opsbook/app:1.0 (opsbook image history)" in result.stdout
+    assert "opsbook/app:1.1 -> opsbook/app:1.0 (opsbook image history)" in " ".join(result.stdout.split())
