@@ -47,6 +47,9 @@ def test_health_check_reports_every_sandbox_service_up(sandbox_up: None, tmp_pat
     assert services["api"]["latency_ms"] > 0 and services["nginx"]["detail"].startswith("HTTP 200")
     # No service alert fires; host alerts (a busy CI machine's CPU) may.
     assert not [a for a in report["alerts"] if a["name"].startswith(("ServiceDown", "DatabaseDown", "HostUnreach"))]
+    logs = next(s for s in report["sections"] if s["title"] == "Errors in the logs")
+    read = {row[0]: row[2] for row in logs["rows"]}
+    assert sorted(read) == ["api", "worker"] and read["api"] > 0, "the API logs every request it serves"
     report_dir = next((tmp_path / "reports").glob("*-health_check"))
     html = (report_dir / "report.html").read_text()
     assert '<table id="services">' in html and "http://" not in re.sub(r"<[^>]+>", "", html[:200])
