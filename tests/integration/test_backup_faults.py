@@ -10,6 +10,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -351,3 +352,20 @@ def test_s3_endpoint_down(tmp_path: Path, moto: dict[str, Any]) -> None:
     assert not up.get("failed") and len(up["uploaded"]) == 1 and up["uploaded"][0]["objects"] == 3, up
     again = run_module(tmp_path, "backup_offsite", args)
     assert again["changed"] is False and len(again["skipped"]) == 1
+
+
+def test_age_encrypted_backup_verifies_and_needs_its_identity(tmp_path: Path, ferret: Ferret) -> None:
+    if not shutil.which("age") or not shutil.which("age-keygen"):
+        pytest.skip("age is not installed (sandbox/install.sh installs the Debian package)")
+    identity = tmp_path / "identity.txt"
+    subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
+    recipient = next(line.split(": ", 1)[1] for line in identity.read_text().splitlines() if "public key" in line)
+    root = tmp_path / "backups"
+    backup = good_backup(tmp_path, ferret, root, databases=["small"], age_recipients=[recipient])
+    (entry,) = backup["manifest"]["files"]
+    assert entry["name"] == "dump.archive.gz.age" and backup["manifest"]["encryption"]["type"] == "age"
+    assert (Path(backup["path"]) / entry["name"]).read_bytes().startswith(b"age-encryption.org/v1")
+    without = run_module(tmp_path, "backup_verify", verify_args(ferret, root, record=False))
+    assert without["failed"] and "give the identity file" in without["msg"]
+    verified = run_module(tmp_path, "backup_verify", verify_args(ferret, root, age_identity_file=str(identity)))
+    assert verified["verification"]["result"] == "ok", verified.get("msg")
