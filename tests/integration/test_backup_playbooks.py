@@ -118,10 +118,6 @@ def test_backup_verify_and_metrics(world: dict[str, Any]) -> None:
     with mongo() as client:
         assert not [n for n in client.list_database_names() if n.startswith("opsbook_verify_")], "scratch left behind"
 
-    again = play(world, "backup.yml", "--check")
-    assert again.returncode == 0, again.stdout[-3000:]
-    assert [len(manifests(root, t)) for t in ("mongodb", "postgres", "files")] == [1, 1, 1], "--check changed nothing"
-
 
 def test_restore_refuses_without_confirmation_then_restores(world: dict[str, Any]) -> None:
     if not manifests(world["root"], "mongodb"):
