@@ -140,6 +140,9 @@ class Project:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
     @classmethod
     def discover(cls, start: Path | str | None = None) -> Project:
         """Find the repository: ``start`` (or ``$OPSBOOK_PROJECT_DIR``), then the current
