@@ -10,7 +10,7 @@ from pathlib import Path
 
 import opsbook
 import pytest
-from conftest import REPO, STATE, VENV_BIN, ansible_env
+from conftest import REPO, STATE, VENV_BIN, ansible_env, secret
 
 Require = Callable[[str], int]
 SANDBOX_HOSTS = {
@@ -160,3 +160,24 @@ def test_awx_configure_renders_the_templates_through_opsbook(tmp_path: Path) -> 
     assert result.report["templates"] == render_templates(opsbook.Project(REPO))
     with pytest.raises(opsbook.InvalidInput, match="awx_configure_controler_host"):
         opsbook.run("awx_configure", inventory="inventories/local", extravars={"awx_configure_controler_host": "x"})
+
+
+def test_cli_secret_from_standard_input(require: Require) -> None:
+    """--secret reads the value from standard input (no terminal), never from the command line."""
+    require("redis")
+    args = [str(VENV_BIN / "opsbook"), "run", "smoke", "-i", "inventories/local", "--limit", "sandbox-redis"]
+    args += ["--secret", "opsbook_redis_login_password"]
+    run = subprocess.run(
+        args,
+        cwd=REPO,
+        env=ansible_env(),
+        input=secret("redis_admin") + "\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    wrong = subprocess.run(
+        args, cwd=REPO, env=ansible_env(), input="wrong\n", capture_output=True, text=True, timeout=300
+    )
+    assert wrong.returncode == 2 and "Query Redis INFO" in wrong.stdout
