@@ -71,7 +71,9 @@ def require_smoke_services(require: Require) -> None:
     for service in ("ferretdb", "postgres", "redis", "app_api", "nginx_https", "prometheus", "alertmanager", "s3"):
         require(service)
     if not (STATE / "run" / "docker.sock").exists():
-        pytest.skip(f"sandbox service docker is not running (no {STATE / 'run' / 'docker.sock'}; run `make sandbox-up`)")
+        pytest.skip(
+            f"sandbox service docker is not running (no {STATE / 'run' / 'docker.sock'}; run `make sandbox-up`)"
+        )
 
 
 class Sampler(threading.Thread):
