@@ -12,6 +12,11 @@ PLAYBOOKS  := $(filter-out playbooks/_%,$(wildcard playbooks/*.yml))
 PYTEST     := $(VENV)/bin/pytest
 # The job `make demo` runs against the sandbox.
 DEMO_PLAYBOOK ?= playbooks/health_check.yml
+# K8S=1 (or OPSBOOK_SANDBOX_KUBERNETES=1) adds the Kubernetes control plane to install and
+# sandbox-up: built from source on first use (several minutes, cached), see docs/kubernetes.md.
+ifeq ($(K8S),1)
+export OPSBOOK_SANDBOX_KUBERNETES := 1
+endif
 
 .PHONY: help venv install sandbox-up sandbox-down sandbox-status sandbox-clean demo \
         lint syntax unit integration molecule test clean

@@ -17,4 +17,6 @@ app_up
 nginx_up
 # Prometheus and Alertmanager run the configuration rendered from the alert catalog.
 monitoring_configure
+# The Kubernetes control plane is opt-in (OPSBOOK_SANDBOX_KUBERNETES=1, `make sandbox-up K8S=1`).
+if kubernetes_enabled; then kubernetes_up; fi
 "$SANDBOX_DIR/status.sh"

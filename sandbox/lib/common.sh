@@ -28,6 +28,13 @@ PROMETHEUS_PORT=39090
 ALERTMANAGER_PORT=39093
 WEBHOOK_SINK_PORT=39095
 S3_PORT=39000
+# The Kubernetes control plane (opt-in: OPSBOOK_SANDBOX_KUBERNETES=1, see sandbox/components/kubernetes.sh).
+KUBE_APISERVER_PORT=36443
+ETCD_PORT=32379
+ETCD_PEER_PORT=32380
+KUBE_CONTROLLER_MANAGER_PORT=36257
+KUBE_SCHEDULER_PORT=36259
+KWOK_PORT=36247
 DOCKER_SOCK="$RUN_DIR/docker.sock"
 
 # Versions of what the sandbox builds from source (see sandbox/build/).
@@ -41,6 +48,12 @@ MONGO_TOOLS_VERSION="${MONGO_TOOLS_VERSION:-v0.0.0-20240724183527-6d4f001be3fc}"
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.29.7}"
 BASE_IMAGE_TAG=opsbook/base:bookworm
 APP_IMAGE_TAG="${APP_IMAGE_TAG:-opsbook/app:1.0}"
+# Kubernetes v1.37.2 is the newest release and needs Go 1.26 (go.mod: go 1.26.0). etcd 3.6 is the line
+# Kubernetes 1.37 is tested with; Debian 12's etcd-server is 3.4.23, older than the 3.4.29 whose
+# health-check endpoints kube-apiserver 1.31+ relies on.
+KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.37.2}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 
