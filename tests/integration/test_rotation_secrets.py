@@ -24,9 +24,15 @@ from test_opsbook_secrets import files_containing
 
 __all__ = ["sandbox_app"]  # a fixture, used by name
 
+# Processes in the application's containers (the app and its health checks) carry the image's
+# APP_VERSION in their environment, which Compose fills from the env file: that is where the
+# secret is meant to be.
+APP_CONTAINER = b"\0APP_VERSION="
+
 
 class CommandLines(threading.Thread):
-    """Every distinct command line and environment of every process, sampled until stopped."""
+    """Every distinct command line of every process, and the environment of every process outside
+    the application's containers, sampled until stopped."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -37,12 +43,15 @@ class CommandLines(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    for what in ("cmdline", "environ"):
-                        try:
-                            self.seen.add((entry / what).read_bytes())
-                        except OSError:
-                            continue
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    self.seen.add((entry / "cmdline").read_bytes())
+                    environ = (entry / "environ").read_bytes()
+                except OSError:
+                    continue
+                if APP_CONTAINER not in environ:
+                    self.seen.add(environ)
             self.samples += 1
             time.sleep(0.05)
 
