@@ -216,7 +216,12 @@ def run_checks(project: Project) -> list[Check]:
         _version_check("ansible-runner", _package_version("ansible-runner"), ANSIBLE_RUNNER),
     ]
     installed = collection_versions()
-    requirements = load_yaml(project.root / "collections" / "requirements.yml") or {}
+    requirements_file = project.root / "collections" / "requirements.yml"
+    if requirements_file.is_file():
+        requirements = load_yaml(requirements_file) or {}
+    else:
+        requirements = {}
+        checks.append(Check("collections", False, f"{requirements_file} is missing"))
     for entry in requirements.get("collections") or []:
         name = entry["name"] if isinstance(entry, dict) else str(entry)
         raw = str(entry.get("version", "*")) if isinstance(entry, dict) else "*"

@@ -214,3 +214,68 @@ def test_ansible_builder_create_works_offline(tmp_path: Path) -> None:
         assert wanted.get(name) == version, f"{name}=={version} in the EE, {wanted.get(name)} in requirements.txt"
     bindep = (context / "_build" / "bindep.txt").read_text()
     assert "postgresql [platform:rpm]" in bindep
+
+
+SPEC = """\
+argument_specs:
+  main:
+    short_description: Demo
+    options:
+      demo_mode: {type: str, choices: [fast, safe], default: safe, description: How to run.}
+      demo_count: {type: int, default: 3, description: How many.}
+      demo_enabled: {type: bool, default: true, description: Whether.}
+      demo_token: {type: str, required: true, no_log: true, description: The token.}
+      demo_targets: {type: list, elements: str, choices: [a, b, c], default: [a], description: Targets.}
+      demo_hosts: {type: list, elements: str, default: [], description: Hosts.}
+"""
+
+
+def test_surveys_are_typed_from_role_specs_prompts_and_header(tmp_path: Path) -> None:
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    (tmp_path / "awx").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "roles" / "demo" / "meta").mkdir(parents=True)
+    (tmp_path / "roles" / "demo" / "tasks").mkdir()
+    (tmp_path / "roles" / "demo" / "meta" / "argument_specs.yml").write_text(SPEC)
+    (tmp_path / "roles" / "demo" / "tasks" / "main.yml").write_text(
+        "---\n- name: Gate\n  ansible.builtin.assert:\n    that: confirm | default('') == 'yes'\n"
+    )
+    (tmp_path / "playbooks" / "demo.yml").write_text(
+        "---\n# demo.yml: a destructive demo.\n# Inputs: -e confirm=yes, -e demo_mode=fast|safe, -e demo_only_said=1\n"
+        "- name: Demo\n  hosts: all\n  vars_prompt:\n    - name: demo_reason\n      prompt: Why?\n      default: none\n"
+        "  roles: [demo]\n"
+    )
+    config = tmp_path / "awx" / "job_templates.yml"
+    config.write_text("templates: {}\n")
+    [generated] = render_templates(Project(tmp_path))
+    questions = {q["variable"]: q for q in generated["survey_spec"]["spec"]}
+    # Generated: the prompt, the read header confirmation, the required option, the header's role option.
+    assert set(questions) == {"demo_reason", "confirm", "demo_token", "demo_mode"}
+    assert questions["confirm"] | {"question_description": ""} == {
+        "variable": "confirm",
+        "question_name": "Confirm",
+        "question_description": "",
+        "required": True,
+        "type": "multiplechoice",
+        "choices": ["yes"],
+        "default": "",
+    }
+    assert questions["demo_token"]["type"] == "password" and questions["demo_token"]["required"] is True
+    assert questions["demo_mode"]["choices"] == ["fast", "safe"] and questions["demo_mode"]["default"] == "safe"
+    assert questions["demo_reason"]["type"] == "text" and questions["demo_reason"]["default"] == "none"
+
+    config.write_text(
+        "templates:\n  demo:\n    timeout: 60\n    survey:\n"
+        "      - {variable: demo_count}\n      - {variable: demo_enabled}\n"
+        "      - {variable: demo_targets, question_name: Where}\n"
+    )
+    [overridden] = render_templates(Project(tmp_path))
+    assert overridden["timeout"] == 60
+    count, enabled, targets = overridden["survey_spec"]["spec"]
+    assert (count["type"], count["default"]) == ("integer", 3)
+    assert (enabled["type"], enabled["choices"], enabled["default"]) == ("multiplechoice", ["true", "false"], "true")
+    assert (targets["type"], targets["choices"], targets["default"]) == ("multiselect", ["a", "b", "c"], "a")
+    assert targets["question_name"] == "Where"
+    config.write_text("templates:\n  demo:\n    survey:\n      - {variable: demo_hosts}\n")
+    with pytest.raises(AwxConfigError, match="demo_hosts is a list without choices"):
+        render_templates(Project(tmp_path))

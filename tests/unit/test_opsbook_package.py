@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -19,10 +20,10 @@ import opsbook
 import pytest
 from ansible.parsing.vault import VaultLib, VaultSecret
 from conftest import REPO
-from opsbook import cli, proctree
+from opsbook import cli, doctor, proctree
 from opsbook.project import Project
 from opsbook.results import Event, EventCollector, RunResult, RunStatus
-from opsbook.runner import _redact_command_artifact
+from opsbook.runner import _redact_command_artifact, tool_path
 from opsbook.secrets import REDACTED, SecretVars, scrub
 from opsbook.specs import playbook_spec
 
@@ -291,3 +292,28 @@ def test_terminate_stops_every_marked_process_even_outside_the_group() -> None:
         if parent.poll() is None:
             os.kill(parent.pid, signal.SIGKILL)
             parent.wait()
+
+
+def test_doctor_finds_commands_and_libraries(project: Project) -> None:
+    roles = project.root / "roles"
+    (roles / "demo" / "defaults").mkdir()
+    (roles / "demo" / "defaults" / "main.yml").write_text(
+        "demo_dump_path: \"{{ opsbook_dump_path | default('mongodump') }}\"\ndemo_tool_path: pg_dump\n"
+        'demo_dir_path: /var/backups\ndemo_cli: "{{ demo_tool_path }} --version"\n'
+    )
+    (roles / "demo" / "tasks" / "main.yml").write_text(
+        "---\n- name: Literal\n  ansible.builtin.command: vacuumdb --all\n"
+        "- name: Argv\n  ansible.builtin.command:\n    argv: [redis-cli, ping]\n"
+        '- name: Templated\n  ansible.builtin.shell: "{{ demo_cli }}"\n'
+        "- name: Query\n  community.postgresql.postgresql_query:\n    query: SELECT 1\n"
+        "- name: Block\n  block:\n    - name: Mongo\n      community.mongodb.mongodb_info: {}\n"
+    )
+    book = project.playbook("demo")
+    assert doctor.binaries_of(project, book) == {"mongodump", "pg_dump", "vacuumdb", "redis-cli"}
+    assert doctor.libraries_of(project, book) == {"psycopg2", "pymongo"}
+    checks = {check.name: check for check in doctor.run_checks(project)}
+    assert checks["python"].ok and checks["ansible-core"].ok
+    assert checks["command vacuumdb"].ok == (shutil.which("vacuumdb", path=tool_path()) is not None)
+    assert checks["command redis-cli"].ok or checks["command redis-cli"].detail.endswith("needed by demo")
+    assert not checks["collections"].ok
+    assert checks["python library pymongo"].ok
