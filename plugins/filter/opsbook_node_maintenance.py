@@ -1,0 +1,45 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Filters of the node_maintenance role; the logic lives in module_utils/opsbook_node_maintenance.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ansible.module_utils
+from ansible.errors import AnsibleFilterError
+
+PLUGINS = Path(__file__).resolve().parents[1]
+# Ansible gives the project's module_utils to modules only; controller plugins share the same
+# plain functions by importing them from the same place.
+if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
+
+from ansible.module_utils import opsbook_node_maintenance as nm
+
+
+def _wrap(func: Any) -> Any:
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except nm.NodeMaintenanceError as err:
+            raise AnsibleFilterError(str(err)) from err
+
+    filter_.__name__ = func.__name__
+    filter_.__doc__ = func.__doc__
+    return filter_
+
+
+class FilterModule:
+    """opsbook_drain_plan, opsbook_eviction_groups, opsbook_drain_outcome, opsbook_node_summary,
+    opsbook_deployment_readiness."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "opsbook_drain_plan": _wrap(nm.drain_plan),
+            "opsbook_eviction_groups": _wrap(nm.eviction_groups),
+            "opsbook_drain_outcome": _wrap(nm.drain_outcome),
+            "opsbook_node_summary": _wrap(nm.node_summary),
+            "opsbook_deployment_readiness": _wrap(nm.deployment_readiness),
+        }
