@@ -88,11 +88,11 @@ previous:
 import os
 import stat
 import sys
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsbook_credentials import RotationError, store_dump, store_load
+from ansible.module_utils.opsbook_files import write_atomic
 
 
 def vault(module: AnsibleModule, action: str, password_file: str, data: str | None = None, path: str = "-") -> str:
@@ -120,22 +120,6 @@ def read_password(module: AnsibleModule, path: str) -> None:
         first = handle.read().splitlines()[0].strip() if info.st_size else b""
     if not first:
         module.fail_json(msg=f"The vault password file {path} is empty; write the vault password on its first line")
-
-
-def write_private(module: AnsibleModule, path: str, content: bytes) -> None:
-    """Write `content` to a 0600 file next to `path` and rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".opsbook-store-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main() -> None:
@@ -169,10 +153,10 @@ def main() -> None:
                 os.makedirs(directory, mode=0o700)
             if exists and p["keep_previous"]:
                 with open(p["path"], "rb") as handle:
-                    write_private(module, p["path"] + ".previous", handle.read())
+                    write_atomic(p["path"] + ".previous", handle.read())
                 result["previous"] = p["path"] + ".previous"
             encrypted = vault(module, "encrypt", p["vault_password_file"], data=store_dump(p["data"]))
-            write_private(module, p["path"], encrypted.encode())
+            write_atomic(p["path"], encrypted.encode())
     except RotationError as err:
         module.fail_json(msg=f"{p['path']}: {err}", **result)
     except OSError as err:

@@ -75,11 +75,11 @@ path:
 """
 
 import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.opsbook_files import write_atomic
 
 
 def up_to_date(path: str, data: bytes, mode: int) -> bool:
@@ -89,21 +89,6 @@ def up_to_date(path: str, data: bytes, mode: int) -> bool:
         return same and (os.stat(path).st_mode & 0o7777) == mode
     except FileNotFoundError:
         return False
-
-
-def write_atomically(path: str, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main() -> None:
@@ -144,7 +129,7 @@ def main() -> None:
             os.makedirs(p["path"], mode=dir_mode, exist_ok=True)
             for f in p["files"]:
                 if f["name"] in changes:
-                    write_atomically(os.path.join(p["path"], f["name"]), to_bytes(f["content"]), modes[f["name"]])
+                    write_atomic(os.path.join(p["path"], f["name"]), to_bytes(f["content"]), modes[f["name"]])
         except OSError as err:
             module.fail_json(msg=f"cannot write into {p['path']}: {err}", exception=traceback.format_exc())
     module.exit_json(changed=bool(changes), written=changes, path=p["path"])

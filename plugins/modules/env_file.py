@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: credential_env_file
+module: env_file
 short_description: Read or set secret variables in a Compose env file, atomically, keeping the previous file
 description:
   - O(state=read) returns the file's variables (register it under C(no_log)).
@@ -44,13 +44,13 @@ attributes:
 
 EXAMPLES = r"""
 - name: Read the application's env file
-  credential_env_file:
+  env_file:
     path: /srv/app/app.env
   register: app_env
   no_log: true
 
 - name: Point the application at the new user
-  credential_env_file:
+  env_file:
     path: /srv/app/app.env
     state: present
     values:
@@ -77,26 +77,9 @@ previous:
   sample: /srv/app/app.env.previous
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.opsbook_files import write_atomic
 from ansible.module_utils.opsbook_service_control import ServiceControlError, env_file_parse, env_file_update
-
-
-def write_private(path: str, content: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".opsbook-env-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main() -> None:
@@ -128,9 +111,9 @@ def main() -> None:
     if result["changed"] and not module.check_mode:
         try:
             if p["keep_previous"]:
-                write_private(p["path"] + ".previous", content)
+                write_atomic(p["path"] + ".previous", content)
                 result["previous"] = p["path"] + ".previous"
-            write_private(p["path"], updated)
+            write_atomic(p["path"], updated)
         except OSError as err:
             module.fail_json(msg=f"Writing the env file {p['path']} failed: {err}", **result)
     module.exit_json(**result)
