@@ -36,7 +36,7 @@ VENV = REPO / ".venv" / "bin"
 BIN = Path(os.environ.get("OPSBOOK_CACHE") or Path.home() / ".cache" / "opsbook") / "bin"
 
 # (collection, document size in bytes, share of the data set)
-COLLECTIONS = [("events", 300, 0.25), ("orders", 2_000, 0.30), ("profiles", 20_000, 0.25), ("documents", 250_000, 0.20)]
+COLLECTIONS = [("events", 300, 0.25), ("orders", 2_000, 0.30), ("profiles", 20_000, 0.25), ("documents", 50_000, 0.20)]
 
 
 def free_port() -> int:

@@ -369,3 +369,37 @@ def test_age_encrypted_backup_verifies_and_needs_its_identity(tmp_path: Path, fe
     assert without["failed"] and "give the identity file" in without["msg"]
     verified = run_module(tmp_path, "backup_verify", verify_args(ferret, root, age_identity_file=str(identity)))
     assert verified["verification"]["result"] == "ok", verified.get("msg")
+
+
+def test_file_sets_tar_and_rsync_with_hard_links(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    (uploads / "a").mkdir(parents=True)
+    for n in range(5):
+        (uploads / "a" / f"img{n}.bin").write_bytes(os.urandom(2048))
+    env_file = tmp_path / "app.env"
+    env_file.write_text("SECRET=x\n")
+    root = tmp_path / "backups"
+    args = {
+        "root": str(root), "target": "files", "tier": "manual",
+        "sets": [
+            {"name": "config", "paths": [str(env_file)]},
+            {"name": "uploads", "paths": [str(uploads)], "mode": "rsync"},
+        ],
+    }  # fmt: skip
+    first = run_module(tmp_path, "files_backup", args)
+    assert first["manifest"]["counts"] == {"config": 1, "uploads": 5}, first.get("msg")
+    (uploads / "a" / "img0.bin").write_bytes(b"changed")
+    time.sleep(1)
+    second = run_module(tmp_path, "files_backup", args)
+    old, new = Path(first["path"]) / "uploads" / "a", Path(second["path"]) / "uploads" / "a"
+    assert (old / "img1.bin").stat().st_ino == (new / "img1.bin").stat().st_ino, "unchanged files are hard links"
+    assert (old / "img0.bin").stat().st_ino != (new / "img0.bin").stat().st_ino
+    verified = run_module(tmp_path, "backup_verify", {"root": str(root), "target": "files"})
+    assert verified["verification"]["result"] == "ok", verified.get("msg")
+    dest = tmp_path / "restored"
+    restored = run_module(tmp_path, "backup_restore", {"root": str(root), "target": "files", "files_dest": str(dest)})
+    assert restored["restore"]["counts"] == {"config": 1, "uploads": 5}, restored.get("msg")
+    assert (dest / str(env_file).lstrip("/")).read_text() == "SECRET=x\n"
+    assert (dest / "uploads" / "a" / "img0.bin").read_bytes() == b"changed"
+    missing = run_module(tmp_path, "files_backup", {**args, "sets": [{"name": "x", "paths": [str(tmp_path / "nope")]}]})
+    assert missing["failed"] and "does not exist" in missing["msg"]
