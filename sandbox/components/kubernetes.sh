@@ -238,10 +238,11 @@ _kubernetes_ready() {
   curl -fsk --max-time 5 "https://$SANDBOX_HOST:$KUBE_CONTROLLER_MANAGER_PORT/healthz" -o /dev/null || return 1
   curl -fsk --max-time 5 "https://$SANDBOX_HOST:$KUBE_SCHEDULER_PORT/healthz" -o /dev/null || return 1
   _kube_https_ok "https://$SANDBOX_HOST:$KWOK_PORT/healthz" || return 1
-  # Every simulated node reports Ready.
-  [ "$(kubectl_sandbox get nodes -l type=kwok \
-    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null \
-    | grep -c '^True$')" -ge 1 ]
+  # There are simulated nodes, and every one reports Ready.
+  local ready
+  ready="$(kubectl_sandbox get nodes -l type=kwok \
+    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null)" || return 1
+  [ -n "$ready" ] && ! grep -qv '^True$' <<<"$ready"
 }
 
 kubernetes_check() {
