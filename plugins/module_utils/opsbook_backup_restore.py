@@ -59,6 +59,15 @@ def checked_backup(root: str, target: str, backup_id: str | None) -> dict[str, A
     return record
 
 
+def collection_count(client: Any, db: str, coll: str) -> int:
+    """Documents in a collection: collStats' count (FerretDB counts its table rows: 1 s where
+    count_documents decodes every document, 55 s for 850,000 documents), or count_documents."""
+    try:
+        return int(client[db].command("collStats", coll)["count"])
+    except Exception:  # a server without collStats, or a view
+        return client[db][coll].count_documents({})
+
+
 def user_namespaces(counts: dict[str, int]) -> dict[str, int]:
     return {ns: n for ns, n in counts.items() if ns.split(".", 1)[0] not in SYSTEM_DATABASES}
 
@@ -130,7 +139,7 @@ def mongodb_restore(
     actual = {}
     for ns in expected:
         db, coll = ns.split(".", 1)
-        actual[ns] = client[rename(db)][coll].count_documents({})
+        actual[ns] = collection_count(client, rename(db), coll)
     return {
         "restore_seconds": round(seconds, 3),
         "databases": {db: rename(db) for db in databases},

@@ -130,6 +130,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsbook_backup import BackupError, check_files, list_backups
 from ansible.module_utils.opsbook_backup_restore import (
     checked_backup,
+    collection_count,
     files_restore,
     mongodb_restore,
     oplog_segments,
@@ -223,7 +224,7 @@ def restore_mongodb(p: dict, check_mode: bool) -> tuple[dict, dict]:
             result["problems"] = []
             for ns in result["counts"]:
                 db, coll = ns.split(".", 1)
-                result["counts"][ns] = client[db][coll].count_documents({})
+                result["counts"][ns] = collection_count(client, db, coll)
     finally:
         client.close()
     return record, result
