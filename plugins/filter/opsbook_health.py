@@ -157,6 +157,9 @@ def _mongodb_record(result: Mapping[str, Any]) -> tuple[bool, str]:
     return True, f"MongoDB API {version}, status {result.get('status', 'unknown')}".strip()
 
 
+# Lookups (keyspace hits + misses since Redis started) below which no hit rate is judged.
+REDIS_MIN_LOOKUPS = 1000
+
 RECORDERS = {"mongodb": _mongodb_record, "postgres": _pg_record, "redis": _redis_record}
 
 
@@ -197,7 +200,9 @@ def check_observations(
             maxmemory = int(info.get("maxmemory") or 0)
             hits, misses = int(info.get("keyspace_hits") or 0), int(info.get("keyspace_misses") or 0)
             add("redis_memory_percent", name, _pct(int(info.get("used_memory") or 0), maxmemory) if info else None)
-            add("redis_hit_rate_percent", name, _pct(hits, hits + misses))
+            # A hit rate over a handful of lookups says nothing about the cache.
+            if hits + misses >= REDIS_MIN_LOOKUPS:
+                add("redis_hit_rate_percent", name, _pct(hits, hits + misses))
     for result in extra or []:
         rows = result.get("query_result") or []
         if rows:
@@ -315,13 +320,42 @@ def backup_freshness(
     }
 
 
-def host_results(hostvars: Mapping[str, Any], hosts: Iterable[str], key: str) -> dict[str, Any]:
-    """{host: hostvars[host][key]} for the hosts that have it (the others did not answer)."""
+# What the main entry point registers on each host, by the key of the host's result.
+RESULT_VARS = {
+    "host": "__health_check_host",
+    "services": "__health_check_services",
+    "service_observations": "__health_check_service_observations",
+    "figures": "__health_check_figures",
+    "containers": "__health_check_containers",
+    "log_errors": "__health_check_log_errors",
+    "notes": "__health_check_notes",
+    "backups": "__health_check_backup_freshness",
+}
+
+
+def host_results(hostvars: Mapping[str, Any], hosts: Iterable[str]) -> dict[str, Any]:
+    """Each host's result, from what the main entry point registered on it: host figures,
+    services, observations and the rest. A host that could not be reached, or that ran nothing
+    (not in the play), has no result."""
     results = {}
     for host in hosts:
         facts = hostvars[host]
-        if key in facts:
-            results[host] = facts[key]
+        raw = {key: facts[var] for key, var in RESULT_VARS.items() if var in facts}
+        figures = raw.get("host") or {}
+        if not raw or figures.get("unreachable"):
+            continue
+        if "cpu" not in figures:  # the host check did not run (skipped)
+            figures = {}
+        results[host] = {
+            "host": figures,
+            "services": raw.get("services") or [],
+            "observations": {**(figures.get("observations") or {}), **(raw.get("service_observations") or {})},
+            "figures": raw.get("figures") or {},
+            "containers": raw.get("containers") or {},
+            "log_errors": raw.get("log_errors") or {},
+            "notes": raw.get("notes") or [],
+            "backups": raw.get("backups") or {},
+        }
     return results
 
 
@@ -343,12 +377,14 @@ def health_report(
     evaluation: Mapping[str, Any],
     am_alerts: list[Mapping[str, Any]] | None,
     hosts: Iterable[str],
+    hosts_checked: bool = True,
 ) -> dict[str, Any]:
-    """The report role's report_data for the morning check."""
+    """The report role's report_data for the morning check. With hosts_checked false (the host
+    check did not run), a host without a result is "not checked" rather than unreachable."""
     hosts = list(hosts)
     services = sorted(result_services(results), key=lambda s: (s["status"] != "critical", s["name"]))
     alerts = list(evaluation.get("alerts") or [])
-    unreachable = [h for h in hosts if h not in results]
+    unreachable = [h for h in hosts if h not in results] if hosts_checked else []
     up = [s for s in services if s["up"]]
     status = evaluation.get("status") or "unknown"
     worst = evaluation.get("worst_severity")

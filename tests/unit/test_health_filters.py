@@ -86,12 +86,14 @@ def test_redis_and_postgres_results_become_observations() -> None:
     redis = [
         {
             "item": {"name": "redis"},
-            "info": {"used_memory": 80, "maxmemory": 100, "keyspace_hits": 60, "keyspace_misses": 40},
+            "info": {"used_memory": 80, "maxmemory": 100, "keyspace_hits": 600, "keyspace_misses": 400},
         }
     ]
     obs = f.check_observations(redis, "redis")
     assert obs["redis_memory_percent"][0]["value"] == 80.0 and obs["redis_hit_rate_percent"][0]["value"] == 60.0
     no_limit = [{"item": {"name": "redis"}, "info": {"used_memory": 80, "maxmemory": 0}}]
+    few = [{"item": {"name": "redis"}, "info": {"keyspace_hits": 0, "keyspace_misses": 40}}]
+    assert "redis_hit_rate_percent" not in f.check_observations(few, "redis"), "40 lookups make no hit rate"
     assert "redis_memory_percent" not in f.check_observations(no_limit, "redis"), "no maxmemory: no percentage"
     pg = [
         {
@@ -194,3 +196,23 @@ def test_probes_time_http_and_tcp_and_report_failures(http_server: int) -> None:
 )
 def test_bad_targets_are_named(target: dict, problem: str) -> None:
     assert problem in (check_target(target) or "")
+
+
+API_UP = f.service_record(SERVICES[0], "skipped", True, "HTTP 200")
+
+
+def test_host_results_come_from_what_each_host_registered() -> None:
+    figures = {"cpu": {"used_percent": 1}, "memory": {"used_percent": 2}, "load": {"per_core_1m": 0.1}, "disks": [],
+               "observations": {"cpu_usage_percent": 1}}  # fmt: skip
+    hostvars = {
+        "ok": {"__health_check_host": figures, "__health_check_service_observations": {"database_up": []}},
+        "down": {"__health_check_host": {"unreachable": True, "msg": "ssh: connect refused"}},
+        "skipped": {"__health_check_host": {"skipped": True}, "__health_check_services": [API_UP]},
+        "elsewhere": {"ansible_host": "10.0.0.9"},
+    }
+    results = f.host_results(hostvars, ["ok", "down", "skipped", "elsewhere"])
+    assert sorted(results) == ["ok", "skipped"]
+    assert results["ok"]["observations"] == {"cpu_usage_percent": 1, "database_up": []}
+    assert results["skipped"]["host"] == {} and results["skipped"]["services"] == [API_UP]
+    report = f.health_report(results, {"alerts": [], "status": "ok"}, [], ["ok", "elsewhere"], hosts_checked=False)
+    assert "hosts answered;" in report["summary"] and "unreachable" not in report["summary"]
