@@ -371,9 +371,17 @@ class BackupWriter:
     def open(self) -> Path:
         for directory in (self.root, self.root / self.target, self.final.parent):
             directory.mkdir(mode=0o700, exist_ok=True)
-        if self.final.exists() or self.partial.exists():
+        for _attempt in range(3):
+            if not (self.final.exists() or self.partial.exists()):
+                break
             # Two runs in the same second for the same target and tier: the second waits it out.
-            raise BackupError(f"{self.final} already exists; run again in a second")
+            time.sleep(1.05 - (time.time() % 1))
+            self.started = time.time()
+            self.id = new_backup_id(self.started)
+            self.final = self.final.parent / self.id
+            self.partial = self.final.parent / f"{self.id}{PARTIAL_SUFFIX}"
+        else:
+            raise BackupError(f"{self.final} already exists")
         self.partial.mkdir(mode=0o700)
         self._lock_fd = os.open(self.partial / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -178,3 +178,10 @@ def test_delete_backup_removes_marker_first_and_refuses_outside_root(tmp_path: P
 def test_names_are_checked(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="not a valid name"):
         BackupWriter(tmp_path, "../etc", "daily", "test")
+
+
+def test_two_backups_in_the_same_second_get_different_ids(tmp_path: Path) -> None:
+    now = time.time()
+    first, _ = make_backup(tmp_path, now=now)
+    second, _ = make_backup(tmp_path, now=now)
+    assert first != second and len(list_backups(tmp_path)["backups"]) == 2
