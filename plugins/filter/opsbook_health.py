@@ -333,10 +333,15 @@ RESULT_VARS = {
 }
 
 
-def host_results(hostvars: Mapping[str, Any], hosts: Iterable[str]) -> dict[str, Any]:
-    """Each host's result, from what the main entry point registered on it: host figures,
-    services, observations and the rest. A host that could not be reached, or that ran nothing
-    (not in the play), has no result."""
+def host_results(hostvars: Mapping[str, Any], hosts: Iterable[str], key: str) -> dict[str, Any]:
+    """{host: hostvars[host][key]} for the hosts that have it (the others did not answer)."""
+    return {host: hostvars[host][key] for host in hosts if key in hostvars[host]}
+
+
+def health_results(hostvars: Mapping[str, Any], hosts: Iterable[str]) -> dict[str, Any]:
+    """Each host's health-check result, from what the main entry point registered on it: host
+    figures, services, observations and the rest. A host that could not be reached, or that ran
+    nothing (not in the play), has no result."""
     results = {}
     for host in hosts:
         facts = hostvars[host]
@@ -537,6 +542,7 @@ class FilterModule:
             "opsbook_container_records": container_records,
             "opsbook_log_errors": log_errors,
             "opsbook_host_results": host_results,
+            "opsbook_health_results": health_results,
             "opsbook_backup_targets_here": backup_targets_here,
             "opsbook_backup_freshness": backup_freshness,
             "opsbook_result_services": result_services,

@@ -210,7 +210,8 @@ def test_host_results_come_from_what_each_host_registered() -> None:
         "skipped": {"__health_check_host": {"skipped": True}, "__health_check_services": [API_UP]},
         "elsewhere": {"ansible_host": "10.0.0.9"},
     }
-    results = f.host_results(hostvars, ["ok", "down", "skipped", "elsewhere"])
+    results = f.health_results(hostvars, ["ok", "down", "skipped", "elsewhere"])
+    assert f.host_results(hostvars, ["ok", "elsewhere"], "ansible_host") == {"elsewhere": "10.0.0.9"}
     assert sorted(results) == ["ok", "skipped"]
     assert results["ok"]["observations"] == {"cpu_usage_percent": 1, "database_up": []}
     assert results["skipped"]["host"] == {} and results["skipped"]["services"] == [API_UP]
