@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import ansible.module_utils
-from ansible.errors import AnsibleFilterError
 
 PLUGINS = Path(__file__).resolve().parents[1]
 # Controller plugins share the modules' plain functions by importing them from module_utils.
@@ -16,18 +15,9 @@ if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
 
 from ansible.module_utils import opsbook_credentials as oc
+from ansible.module_utils.opsbook_filters import filter_errors
 
-
-def _wrap(func: Any) -> Any:
-    def filter_(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except oc.RotationError as err:
-            raise AnsibleFilterError(str(err)) from err
-
-    filter_.__name__ = func.__name__
-    filter_.__doc__ = func.__doc__
-    return filter_
+_wrap = filter_errors(oc.RotationError)
 
 
 class FilterModule:
