@@ -60,7 +60,7 @@ def maintenance(tmp_path: Path, *args: str, check: bool = False) -> Any:
     )
 
 
-REPORT_TASKS = {"Create the report directory", "Write the JSON report", "Write the Markdown report"}
+REPORT_TASKS = {"Write the report as JSON and Markdown"}
 
 
 def changed_tasks(result: Any) -> set[str]:
