@@ -68,17 +68,23 @@ def ansible_env() -> dict[str, str]:
     return env
 
 
-def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """Run ansible-playbook from the repository root with the project's configuration."""
+def run_venv(tool: str, *args: str, timeout: int = 600, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """Run one of the venv's commands (ansible-playbook, opsbook, …) with the project's
+    configuration, from the repository root unless told otherwise."""
     return subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), *args],
-        cwd=REPO,
+        [str(VENV_BIN / tool), *args],
+        cwd=cwd,
         env=ansible_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """Run ansible-playbook from the repository root with the project's configuration."""
+    return run_venv("ansible-playbook", *args, timeout=timeout)
 
 
 def run_module(tmp_path: Path, module: str, args: dict[str, Any], *, check: bool = False) -> dict[str, Any]:

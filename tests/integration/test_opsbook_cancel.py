@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import opsbook
 import pytest
-from conftest import REPO, VENV_BIN, ansible_env
+from conftest import REPO, run_venv
 
 Require = Callable[[str], int]
 STOP_LIMIT = 5.0
@@ -105,14 +104,18 @@ def test_timeout_stops_the_whole_tree(long_project: tuple[Path, str]) -> None:
 
 def test_cli_timeout_exits_4(long_project: tuple[Path, str]) -> None:
     project, token = long_project
-    proc = subprocess.run(
-        [str(VENV_BIN / "opsbook"), "--project", str(project), "run", "long", "-i", "hosts.yml", "--timeout", "3"],
-        cwd=project,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
+    proc = run_venv(
+        "opsbook",
+        "--project",
+        str(project),
+        "run",
+        "long",
+        "-i",
+        "hosts.yml",
+        "--timeout",
+        "3",
         timeout=120,
-        check=False,
+        cwd=project,
     )
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "timeout" in proc.stdout

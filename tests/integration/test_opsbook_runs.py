@@ -10,7 +10,7 @@ from pathlib import Path
 
 import opsbook
 import pytest
-from conftest import REPO, STATE, VENV_BIN, ansible_env, secret
+from conftest import REPO, STATE, VENV_BIN, ansible_env, run_venv, secret
 
 Require = Callable[[str], int]
 SANDBOX_HOSTS = {
@@ -31,15 +31,7 @@ def require_smoke_services(require: Require) -> None:
 
 
 def opsbook_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "opsbook"), *args],
-        cwd=REPO,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_venv("opsbook", *args, timeout=timeout)
 
 
 def test_smoke_through_opsbook_run(require: Require) -> None:
