@@ -18,6 +18,7 @@ if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
 
 from ansible.module_utils import opsbook_maintenance as m
+from ansible.module_utils import opsbook_security as s
 
 
 def maintenance_guard(
@@ -164,8 +165,9 @@ def _section(title: str, columns: list[str], rows: list[list[Any]], empty: str) 
 
 def maintenance_report(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
     """report_data for the weekly or monthly report from what each step recorded: data has guard,
-    and per step a {host: result} map (cleanup, mongodb, postgres, redis, packages) or one result
-    (certificates, capacity), and notes (steps that did not run, and why)."""
+    and per step a {host: result} map (cleanup, mongodb, postgres, redis, packages, security) or one
+    result (certificates, capacity), and notes (steps that did not run, and why). Critical or
+    warning security findings raise the status as alerts do."""
     guard = data.get("guard") or {}
     sections: list[dict[str, Any]] = [{"title": "Maintenance window", "text": guard.get("message", "not judged")}]
     alerts: list[dict[str, Any]] = []
@@ -396,9 +398,35 @@ def maintenance_report(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
             }
         )
 
+    security = data.get("security")
+    findings: list[dict[str, Any]] = []
+    if security is not None:
+        # A finding may name where it was made (the TLS probes: the controller); else its host.
+        findings = [
+            {**f, "host": f.get("host") or h}
+            for h, r in sorted(security.items())
+            for f in (r or {}).get("findings") or []
+        ]
+        order = {"critical": 0, "warning": 1, "ok": 2}
+        findings.sort(key=lambda f: (order.get(f["status"], 3), f["check"], f["target"]))
+        sections.append(
+            _section(
+                "Security configuration",
+                ["status", "check", "target", "host", "detail"],
+                [[f["status"], f["check"], f["target"], f["host"], f["detail"]] for f in findings],
+                "No security check ran (see maintenance_security_checks and the inventory's groups).",
+            )
+        )
+        counts = {level: sum(f["status"] == level for f in findings) for level in ("critical", "warning", "ok")}
+        lines.append(
+            f"Security checks: {counts['critical']} critical, {counts['warning']} warning, {counts['ok']} ok"
+            + "".join(f"; {f['check']} {f['target']}" for f in findings if f["status"] == "critical")
+            + "."
+        )
+
     for note in data.get("notes") or []:
         sections.append({"title": "Not run", "text": note})
-    levels = {a.get("level") for a in alerts}
+    levels = {a.get("level") for a in alerts} | ({s.worst(findings)} - {"ok"})
     status = "critical" if "critical" in levels else "warning" if levels else "ok"
     if alerts:
         lines.append("Alerts: " + ", ".join(sorted({a["name"] for a in alerts})) + ".")
@@ -412,14 +440,14 @@ def maintenance_report(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
 
 
 class FilterModule:
-    """Maintenance guard, MongoDB, Redis, certificate and capacity filters."""
+    """Maintenance guard, MongoDB, Redis, certificate, capacity and security filters."""
 
     def filters(self) -> dict[str, Any]:
         def wrap(func: Any) -> Any:
             def filter_(*args: Any, **kwargs: Any) -> Any:
                 try:
                     return func(*args, **kwargs)
-                except m.MaintenanceError as err:
+                except (m.MaintenanceError, s.SecurityError) as err:
                     raise AnsibleFilterError(str(err)) from err
 
             filter_.__name__ = func.__name__
@@ -445,5 +473,10 @@ class FilterModule:
                 "opsbook_maintenance_report": maintenance_report,
                 "opsbook_capacity_rows": m.capacity_rows,
                 "opsbook_capacity_svg": m.capacity_svg,
+                "opsbook_security_file_entries": s.file_entries,
+                "opsbook_security_file_findings": s.file_findings,
+                "opsbook_security_postgres_findings": s.postgres_findings,
+                "opsbook_security_container_findings": s.containers_findings,
+                "opsbook_security_accept": s.accept,
             }.items()
         }
