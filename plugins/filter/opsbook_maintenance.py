@@ -477,6 +477,7 @@ class FilterModule:
                 "opsbook_security_file_findings": s.file_findings,
                 "opsbook_security_postgres_findings": s.postgres_findings,
                 "opsbook_security_container_findings": s.containers_findings,
+                "opsbook_security_sshd_findings": s.sshd_findings,
                 "opsbook_security_accept": s.accept,
             }.items()
         }

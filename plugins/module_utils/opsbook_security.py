@@ -342,6 +342,44 @@ def _pg_list(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, list) else str(value or "")
 
 
+# --- sshd ------------------------------------------------------------------------------------------------
+
+# Seed 004's "SSH Access": key-based authentication only, no password authentication. Keys of
+# `sshd -T` (effective settings, lower case), the values that break the rule and the status.
+SSHD_RULES = (
+    ("passwordauthentication", {"yes"}, "critical", "passwords are accepted; set PasswordAuthentication no"),
+    ("permitemptypasswords", {"yes"}, "critical", "empty passwords are accepted; set PermitEmptyPasswords no"),
+    (
+        "kbdinteractiveauthentication",
+        {"yes"},
+        "warning",
+        "keyboard-interactive (PAM passwords) is on; set KbdInteractiveAuthentication no",
+    ),
+    (
+        "permitrootlogin",
+        {"yes"},
+        "warning",
+        "root logs in with a password; set PermitRootLogin prohibit-password or no",
+    ),
+)
+
+
+def sshd_findings(target: str, effective: str) -> list[dict[str, Any]]:
+    """Judge the output of `sshd -T` (one `key value` per line) against seed 004's rules."""
+    settings: dict[str, str] = {}
+    for line in effective.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            settings.setdefault(key.lower(), value.strip().lower())
+    if "passwordauthentication" not in settings:
+        raise SecurityError("this is not the output of `sshd -T` (no passwordauthentication line)")
+    problems = [(status, text) for key, bad, status, text in SSHD_RULES if settings.get(key) in bad]
+    if not problems:
+        return [finding("sshd", target, "ok", "keys only: no password, empty-password or keyboard-interactive login")]
+    status = "critical" if any(s == "critical" for s, _ in problems) else "warning"
+    return [finding("sshd", target, status, "; ".join(text for _, text in problems))]
+
+
 # --- containers ---------------------------------------------------------------------------------------
 
 

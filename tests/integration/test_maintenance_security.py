@@ -23,6 +23,12 @@ import pytest
 from conftest import STATE, run_playbook
 
 ENV = "API_KEYS=not-a-secret\nMONGO_URL=mongodb://app:not-a-secret@127.0.0.1:37017/x\n"
+# The sandbox has no sshd: a stand-in that prints what `sshd -T` prints on a keys-only server.
+FAKE_SSHD = """#!/bin/sh
+[ "$1" = -T ] || exit 2
+printf 'port 22\\npermitrootlogin without-password\\npasswordauthentication no\\n'
+printf 'kbdinteractiveauthentication no\\npermitemptypasswords no\\n'
+"""
 
 
 @pytest.fixture
@@ -92,6 +98,10 @@ def planted(tmp_path: Path, legacy_tls: int) -> dict[str, Any]:
         "opsbook_tls_endpoints": [{"name": "legacy", "host": "127.0.0.1", "port": legacy_tls}],
         "opsbook_report_dir": str(tmp_path / "reports"),
     }
+    sshd = tmp_path / "sshd"
+    sshd.write_text(FAKE_SSHD)
+    sshd.chmod(0o755)
+    extra["maintenance_security_sshd_path"] = str(sshd)
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     return {"root": tmp_path, "leaky": leaky, "tight": tight, "extra": tmp_path / "extra.json", "tls_port": legacy_tls}
 
@@ -133,6 +143,12 @@ def test_security_checks_name_what_is_wrong_and_pass_what_is_right(planted: dict
     if (STATE / "run" / "docker.sock").exists():
         privileged = [v for (check, _), v in found.items() if check == "container_privileged"]
         assert privileged and all(v["status"] == "ok" for v in privileged)
+
+    # sshd -T is read on every host (all of them this machine in the sandbox).
+    sshd = {target: v for (check, target), v in found.items() if check == "sshd"}
+    assert set(sshd) == {"sandbox-mongodb", "sandbox-postgres", "sandbox-redis", "sandbox-app", "sandbox-lb",
+                         "sandbox-monitoring"}  # fmt: skip
+    assert all(v["status"] == "ok" for v in sshd.values())
 
     assert report["status"] == "critical"
     assert "Security checks: 2 critical" in report["summary"]

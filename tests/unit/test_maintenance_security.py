@@ -29,6 +29,7 @@ from ansible.module_utils.opsbook_security import (
     probe_tls,
     redis_finding,
     redis_reply,
+    sshd_findings,
     tls_finding,
     worst,
 )
@@ -164,6 +165,28 @@ def test_postgres_password_storage_and_hba_rules() -> None:
     assert len(hba) == 1 and hba[0]["status"] == "critical" and "line 4 (local all all) uses trust" in hba[0]["detail"]
     broken = postgres_findings("pg:5432", None, [{"line_number": 9, "error": "invalid authentication method"}])
     assert broken[0]["status"] == "warning"
+
+
+# --- sshd -------------------------------------------------------------------------------------------------
+
+SSHD_T = """port 22
+permitrootlogin without-password
+passwordauthentication no
+kbdinteractiveauthentication no
+permitemptypasswords no
+pubkeyauthentication yes
+"""
+
+
+def test_sshd_keys_only() -> None:
+    [found] = sshd_findings("web1", SSHD_T)
+    assert (found["check"], found["target"], found["status"]) == ("sshd", "web1", "ok")
+    [found] = sshd_findings("web1", SSHD_T.replace("passwordauthentication no", "passwordauthentication yes"))
+    assert found["status"] == "critical" and "PasswordAuthentication no" in found["detail"]
+    [found] = sshd_findings("web1", SSHD_T.replace("permitrootlogin without-password", "permitrootlogin yes"))
+    assert found["status"] == "warning" and "PermitRootLogin" in found["detail"]
+    with pytest.raises(SecurityError, match="sshd -T"):
+        sshd_findings("web1", "usage: sshd [-46DdeGiqTtV]")
 
 
 # --- containers --------------------------------------------------------------------------------------------
