@@ -1,6 +1,9 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
-"""Options shared by opsbook's backup writers (mongodb_backup, postgres_backup, files_backup)."""
+"""Options shared by opsbook's backup modules, mirrored by the argument-spec builders of
+plugins/module_utils/opsbook_backup.py: DOCUMENTATION (writer_argument_spec) for the writers
+mongodb_backup, postgres_backup, files_backup; CATALOG (catalog_argument_spec) for backup_info,
+backup_retention, backup_offsite; RESTORE (restore_argument_spec) for backup_verify, backup_restore."""
 
 from __future__ import annotations
 
@@ -34,4 +37,49 @@ options:
         minutes ago (reruns report no change). V(0) always writes a new backup.
     type: int
     default: 0
+"""
+
+    # extends_documentation_fragment: opsbook_backup.catalog
+    CATALOG = r"""
+options:
+  root:
+    description: The backup root (C(opsbook_backup_dir) in the inventory; layout in docs/backup.md).
+    type: path
+    required: true
+  targets:
+    description: Only these targets (such as V(mongodb), V(postgres), V(files)). Empty means all.
+    type: list
+    elements: str
+    default: []
+"""
+
+    # extends_documentation_fragment: opsbook_backup.restore (with opsbook_mongodb)
+    RESTORE = r"""
+options:
+  root:
+    description: The backup root.
+    type: path
+    required: true
+  age_identity_file:
+    description: The age identity (private key) file, for encrypted backups.
+    type: path
+  parallel_collections:
+    description: mongorestore C(--numParallelCollections).
+    type: int
+    default: 4
+  insertion_workers:
+    description: mongorestore C(--numInsertionWorkersPerCollection); pg_restore C(--jobs).
+    type: int
+    default: 4
+  mongorestore_path:
+    description: The mongorestore binary.
+    type: path
+    default: mongorestore
+  pg_restore_path:
+    description: The pg_restore binary.
+    type: path
+    default: pg_restore
+notes:
+  - The login options reach the MongoDB server for C(mongodb) backups and the PostgreSQL server
+    (O(login_port) its port, O(login_user) a role that may create databases) for C(postgres) backups.
 """

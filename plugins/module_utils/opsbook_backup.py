@@ -31,10 +31,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ansible.module_utils.basic import missing_required_lib
 
 MANIFEST = "manifest.json"
 MARKER = "COMPLETE"
@@ -586,6 +589,56 @@ def writer_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return spec
 
 
+def catalog_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The options of the modules that work on the catalog's targets (the opsbook_backup.catalog
+    doc fragment: backup_info, backup_retention, backup_offsite), plus the module's own."""
+    spec: dict[str, dict[str, Any]] = {
+        "root": {"type": "path", "required": True},
+        "targets": {"type": "list", "elements": "str", "default": []},
+    }
+    spec.update(extra)
+    return spec
+
+
+def restore_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The options of the modules that restore a backup, into scratch or over the original (the
+    opsbook_backup.restore doc fragment: backup_verify, backup_restore), plus the module's own.
+    They reach the servers with the MongoDB login options: wrap it in mongodb_argument_spec()."""
+    spec: dict[str, dict[str, Any]] = {
+        "root": {"type": "path", "required": True},
+        "age_identity_file": {"type": "path"},
+        "parallel_collections": {"type": "int", "default": 4},
+        "insertion_workers": {"type": "int", "default": 4},
+        "mongorestore_path": {"type": "path", "default": "mongorestore"},
+        "pg_restore_path": {"type": "path", "default": "pg_restore"},
+    }
+    spec.update(extra)
+    return spec
+
+
+def run_and_exit(
+    module: Any,
+    work: Callable[[dict[str, Any], bool], dict[str, Any]],
+    failure: str,
+    errors: tuple[type[BaseException], ...] = (),
+    library: str | None = None,
+    import_error: str | None = None,
+) -> None:
+    """The end of a backup module's main(): fail with missing_required_lib(library) when its import
+    failed, else run `work(params, check_mode)` and exit with the result it returns (a `warnings`
+    list in it becomes task warnings). BackupError, OSError and `errors` (a client library's base
+    error) fail the task with "<failure>: <error>" and the traceback."""
+    if import_error:
+        module.fail_json(msg=missing_required_lib(library), exception=import_error)
+    try:
+        result = work(module.params, module.check_mode)
+    except (BackupError, OSError, *errors) as err:
+        module.fail_json(msg=f"{failure}: {err}", exception=traceback.format_exc())
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
 def recent_backup(root: str | Path, target: str, tier: str, minutes: int, now: float | None = None) -> dict | None:
     """The complete backup of target and tier that finished within `minutes`, if any."""
     if minutes <= 0:
@@ -595,6 +648,15 @@ def recent_backup(root: str | Path, target: str, tier: str, minutes: int, now: f
         if now - (record["completed_epoch"] or 0) < minutes * 60:
             return record
     return None
+
+
+def skip_if_recent(params: dict[str, Any]) -> dict[str, Any] | None:
+    """A writer's result when skip_if_newer_than_minutes finds a recent enough backup (nothing
+    is written, no change), else None."""
+    recent = recent_backup(params["root"], params["target"], params["tier"], params["skip_if_newer_than_minutes"])
+    if recent is None:
+        return None
+    return {"changed": False, "skipped_for": recent["path"], "msg": f"backup {recent['id']} is recent enough"}
 
 
 def encryption_details(recipients: list[str]) -> dict[str, Any] | None:

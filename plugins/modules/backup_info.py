@@ -19,16 +19,9 @@ description:
     summary all decide what exists through this one function.
 version_added: "0.1.0"
 author: opsbook contributors
+extends_documentation_fragment:
+  - opsbook_backup.catalog
 options:
-  root:
-    description: The backup root (C(opsbook_backup_dir) in the inventory).
-    type: path
-    required: true
-  targets:
-    description: Only these targets (such as V(mongodb), V(postgres), V(files)). Empty means all.
-    type: list
-    elements: str
-    default: []
   tiers:
     description: Only these tiers (V(daily), V(weekly), V(monthly), V(oplog), V(manual)). Empty means all.
     type: list
@@ -141,7 +134,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, list_backups, prometheus_text
+from ansible.module_utils.opsbook_backup import BackupError, catalog_argument_spec, list_backups, prometheus_text
 
 
 def stale_targets(summary: dict, targets: list[str], max_age_hours: float, now: float) -> list[str]:
@@ -153,13 +146,11 @@ def stale_targets(summary: dict, targets: list[str], max_age_hours: float, now: 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "root": {"type": "path", "required": True},
-            "targets": {"type": "list", "elements": "str", "default": []},
-            "tiers": {"type": "list", "elements": "str", "default": []},
-            "checksums": {"type": "bool", "default": False},
-            "max_age_hours": {"type": "float"},
-        },
+        argument_spec=catalog_argument_spec(
+            tiers={"type": "list", "elements": "str", "default": []},
+            checksums={"type": "bool", "default": False},
+            max_age_hours={"type": "float"},
+        ),
         supports_check_mode=True,
     )
     p = module.params

@@ -18,16 +18,9 @@ description:
   - A backup whose marker is already in the bucket with matching objects is skipped (reruns change nothing).
 version_added: "0.1.0"
 author: opsbook contributors
+extends_documentation_fragment:
+  - opsbook_backup.catalog
 options:
-  root:
-    description: The backup root.
-    type: path
-    required: true
-  targets:
-    description: Targets to copy. Empty means all.
-    type: list
-    elements: str
-    default: []
   latest_only:
     description: Copy only the newest complete backup of each target (instead of every one).
     type: bool
@@ -98,7 +91,7 @@ import traceback
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_backup import MANIFEST, MARKER, BackupError, list_backups
+from ansible.module_utils.opsbook_backup import MANIFEST, MARKER, BackupError, catalog_argument_spec, list_backups
 
 BOTO3_IMPORT_ERROR = None
 try:
@@ -148,18 +141,16 @@ def upload_backup(s3, bucket: str, key_prefix: str, record: dict) -> dict:
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "root": {"type": "path", "required": True},
-            "targets": {"type": "list", "elements": "str", "default": []},
-            "latest_only": {"type": "bool", "default": True},
-            "bucket": {"type": "str", "required": True},
-            "prefix": {"type": "str", "default": "opsbook"},
-            "endpoint_url": {"type": "str"},
-            "region": {"type": "str", "default": "us-east-1"},
-            "access_key": {"type": "str", "no_log": False},
-            "secret_key": {"type": "str", "no_log": True},
-            "timeout": {"type": "int", "default": 30},
-        },
+        argument_spec=catalog_argument_spec(
+            latest_only={"type": "bool", "default": True},
+            bucket={"type": "str", "required": True},
+            prefix={"type": "str", "default": "opsbook"},
+            endpoint_url={"type": "str"},
+            region={"type": "str", "default": "us-east-1"},
+            access_key={"type": "str", "no_log": False},
+            secret_key={"type": "str", "no_log": True},
+            timeout={"type": "int", "default": 30},
+        ),
         supports_check_mode=True,
     )
     if BOTO3_IMPORT_ERROR:

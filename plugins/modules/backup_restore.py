@@ -22,11 +22,8 @@ version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
   - opsbook_mongodb
+  - opsbook_backup.restore
 options:
-  root:
-    description: The backup root.
-    type: path
-    required: true
   target:
     description: The target whose backup to restore.
     type: str
@@ -60,25 +57,6 @@ options:
   files_dest:
     description: Directory under which a files backup is unpacked (V(/) puts files back where they were).
     type: path
-  age_identity_file:
-    description: The age identity (private key) file, for encrypted backups.
-    type: path
-  parallel_collections:
-    description: mongorestore C(--numParallelCollections).
-    type: int
-    default: 4
-  insertion_workers:
-    description: mongorestore C(--numInsertionWorkersPerCollection); pg_restore C(--jobs).
-    type: int
-    default: 4
-  mongorestore_path:
-    description: The mongorestore binary.
-    type: path
-    default: mongorestore
-  pg_restore_path:
-    description: The pg_restore binary.
-    type: path
-    default: pg_restore
 attributes:
   check_mode:
     support: full
@@ -127,7 +105,7 @@ restore:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, check_files, list_backups
+from ansible.module_utils.opsbook_backup import BackupError, check_files, list_backups, restore_argument_spec
 from ansible.module_utils.opsbook_backup_restore import (
     checked_backup,
     collection_count,
@@ -232,19 +210,15 @@ def restore_mongodb(p: dict, check_mode: bool) -> tuple[dict, dict]:
 
 def main() -> None:
     spec = mongodb_argument_spec(
-        root={"type": "path", "required": True},
-        target={"type": "str", "required": True},
-        backup_id={"type": "str"},
-        databases={"type": "list", "elements": "str", "default": []},
-        oplog_limit={"type": "str"},
-        oplog_target={"type": "str", "default": "mongodb_oplog"},
-        pitr_engine={"type": "str", "default": "auto", "choices": ["auto", "mongorestore", "opsbook"]},
-        files_dest={"type": "path"},
-        age_identity_file={"type": "path"},
-        parallel_collections={"type": "int", "default": 4},
-        insertion_workers={"type": "int", "default": 4},
-        mongorestore_path={"type": "path", "default": "mongorestore"},
-        pg_restore_path={"type": "path", "default": "pg_restore"},
+        **restore_argument_spec(
+            target={"type": "str", "required": True},
+            backup_id={"type": "str"},
+            databases={"type": "list", "elements": "str", "default": []},
+            oplog_limit={"type": "str"},
+            oplog_target={"type": "str", "default": "mongodb_oplog"},
+            pitr_engine={"type": "str", "default": "auto", "choices": ["auto", "mongorestore", "opsbook"]},
+            files_dest={"type": "path"},
+        )
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params

@@ -19,16 +19,9 @@ description:
   - In check mode it is a dry run, and RV(delete) lists what would go.
 version_added: "0.1.0"
 author: opsbook contributors
+extends_documentation_fragment:
+  - opsbook_backup.catalog
 options:
-  root:
-    description: The backup root.
-    type: path
-    required: true
-  targets:
-    description: Only these targets. Empty means all.
-    type: list
-    elements: str
-    default: []
   keep_daily:
     description: Days of V(daily) backups to keep (the newest of each day). V(0) keeps them all.
     type: int
@@ -109,22 +102,27 @@ import shutil
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, delete_backup, list_backups, plan_retention, stale_partials
+from ansible.module_utils.opsbook_backup import (
+    BackupError,
+    catalog_argument_spec,
+    delete_backup,
+    list_backups,
+    plan_retention,
+    stale_partials,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "root": {"type": "path", "required": True},
-            "targets": {"type": "list", "elements": "str", "default": []},
-            "keep_daily": {"type": "int", "default": 7},
-            "keep_weekly": {"type": "int", "default": 5},
-            "keep_monthly": {"type": "int", "default": 12},
-            "keep_oplog": {"type": "int", "default": 7},
-            "keep_manual": {"type": "int", "default": 0},
-            "keep_min": {"type": "int", "default": 1},
-            "stale_partial_hours": {"type": "float"},
-        },
+        argument_spec=catalog_argument_spec(
+            keep_daily={"type": "int", "default": 7},
+            keep_weekly={"type": "int", "default": 5},
+            keep_monthly={"type": "int", "default": 12},
+            keep_oplog={"type": "int", "default": 7},
+            keep_manual={"type": "int", "default": 0},
+            keep_min={"type": "int", "default": 1},
+            stale_partial_hours={"type": "float"},
+        ),
         supports_check_mode=True,
     )
     p = module.params

@@ -21,11 +21,8 @@ version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
   - opsbook_mongodb
+  - opsbook_backup.restore
 options:
-  root:
-    description: The backup root.
-    type: path
-    required: true
   target:
     description: The target whose backup to verify.
     type: str
@@ -37,32 +34,10 @@ options:
     description: Prefix of the scratch database names. Existing databases with these names are dropped.
     type: str
     default: opsbook_verify_
-  age_identity_file:
-    description: The age identity (private key) file, for encrypted backups.
-    type: path
-  parallel_collections:
-    description: mongorestore C(--numParallelCollections).
-    type: int
-    default: 4
-  insertion_workers:
-    description: mongorestore C(--numInsertionWorkersPerCollection); pg_restore C(--jobs).
-    type: int
-    default: 4
-  mongorestore_path:
-    description: The mongorestore binary.
-    type: path
-    default: mongorestore
-  pg_restore_path:
-    description: The pg_restore binary.
-    type: path
-    default: pg_restore
   record:
     description: Record the result in the backup's manifest.
     type: bool
     default: true
-notes:
-  - The login options reach the MongoDB server for C(mongodb) backups and the PostgreSQL server
-    (O(login_port) its port, O(login_user) a role that may create databases) for C(postgres) backups.
 attributes:
   check_mode:
     support: full
@@ -107,7 +82,14 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, check_files, find_backup, iso, list_backups
+from ansible.module_utils.opsbook_backup import (
+    BackupError,
+    check_files,
+    find_backup,
+    iso,
+    list_backups,
+    restore_argument_spec,
+)
 from ansible.module_utils.opsbook_backup import record_verification as store
 from ansible.module_utils.opsbook_backup_restore import (
     files_restore,
@@ -177,16 +159,12 @@ def restore_into_scratch(p: dict, record: dict) -> dict:
 
 def main() -> None:
     spec = mongodb_argument_spec(
-        root={"type": "path", "required": True},
-        target={"type": "str", "required": True},
-        backup_id={"type": "str"},
-        scratch_prefix={"type": "str", "default": "opsbook_verify_"},
-        age_identity_file={"type": "path"},
-        parallel_collections={"type": "int", "default": 4},
-        insertion_workers={"type": "int", "default": 4},
-        mongorestore_path={"type": "path", "default": "mongorestore"},
-        pg_restore_path={"type": "path", "default": "pg_restore"},
-        record={"type": "bool", "default": True},
+        **restore_argument_spec(
+            target={"type": "str", "required": True},
+            backup_id={"type": "str"},
+            scratch_prefix={"type": "str", "default": "opsbook_verify_"},
+            record={"type": "bool", "default": True},
+        )
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params

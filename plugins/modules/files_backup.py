@@ -98,7 +98,6 @@ skipped_for:
 
 import glob
 import os
-import traceback
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
@@ -107,7 +106,8 @@ from ansible.module_utils.opsbook_backup import (
     BackupWriter,
     encryption_details,
     list_backups,
-    recent_backup,
+    run_and_exit,
+    skip_if_recent,
     tool_version,
     writer_argument_spec,
 )
@@ -158,9 +158,9 @@ def backup(p: dict, check_mode: bool) -> dict:
             len(resolved[spec["name"]]) != 1 or not os.path.isdir(resolved[spec["name"]][0])
         ):
             raise BackupError(f"set {spec['name']}: rsync sets take exactly one directory")
-    recent = recent_backup(p["root"], p["target"], p["tier"], p["skip_if_newer_than_minutes"])
-    if recent:
-        return {"changed": False, "skipped_for": recent["path"], "msg": f"backup {recent['id']} is recent enough"}
+    skipped = skip_if_recent(p)
+    if skipped:
+        return skipped
     if check_mode:
         return {
             "changed": True,
@@ -228,17 +228,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        result = backup(p, module.check_mode)
-    except (BackupError, OSError) as err:
-        module.fail_json(
-            msg=f"File backup to {p['root']}/{p['target']} failed, nothing was kept: {err}",
-            exception=traceback.format_exc(),
-        )
-    warnings = result.pop("warnings", [])
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    run_and_exit(module, backup, f"File backup to {p['root']}/{p['target']} failed, nothing was kept")
 
 
 if __name__ == "__main__":

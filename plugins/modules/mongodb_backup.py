@@ -93,14 +93,13 @@ skipped_for:
   sample: /var/backups/opsbook/mongodb/daily/20250111T020000Z
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsbook_backup import (
     BackupError,
     BackupWriter,
     encryption_details,
-    recent_backup,
+    run_and_exit,
+    skip_if_recent,
     tool_version,
     writer_argument_spec,
 )
@@ -145,9 +144,9 @@ def use_oplog(mode: str, has_oplog: bool, databases: list[str]) -> bool:
 
 
 def backup(params: dict, check_mode: bool) -> dict:
-    recent = recent_backup(params["root"], params["target"], params["tier"], params["skip_if_newer_than_minutes"])
-    if recent:
-        return {"changed": False, "skipped_for": recent["path"], "msg": f"backup {recent['id']} is recent enough"}
+    skipped = skip_if_recent(params)
+    if skipped:
+        return skipped
     client = mongodb_client(params)
     try:
         server = client.admin.command("buildInfo")
@@ -215,18 +214,15 @@ def main() -> None:
         required_together=[["login_user", "login_password"]],
         supports_check_mode=True,
     )
-    if PYMONGO_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     p = module.params
-    try:
-        result = backup(p, module.check_mode)
-    except (BackupError, PyMongoError, OSError) as err:
-        module.fail_json(
-            msg=f"MongoDB backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, "
-            f"nothing was kept: {err}",
-            exception=traceback.format_exc(),
-        )
-    module.exit_json(**result)
+    run_and_exit(
+        module,
+        backup,
+        f"MongoDB backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, nothing was kept",
+        errors=(PyMongoError,),
+        library="pymongo",
+        import_error=PYMONGO_IMPORT_ERROR,
+    )
 
 
 if __name__ == "__main__":

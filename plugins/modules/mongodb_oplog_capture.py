@@ -70,10 +70,9 @@ oplog:
 """
 
 import json
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_backup import BackupError, BackupWriter, list_backups, tool_version
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.opsbook_backup import BackupError, BackupWriter, list_backups, run_and_exit, tool_version
 from ansible.module_utils.opsbook_backup_tools import (
     mongo_connection_args,
     mongo_tools_config,
@@ -210,17 +209,15 @@ def main() -> None:
         required_together=[["login_user", "login_password"]],
         supports_check_mode=True,
     )
-    if PYMONGO_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     p = module.params
-    try:
-        result = capture(p, module.check_mode)
-    except (BackupError, PyMongoError, OSError) as err:
-        module.fail_json(
-            msg=f"Oplog capture to {p['root']}/{p['target']} failed, nothing was kept: {err}",
-            exception=traceback.format_exc(),
-        )
-    module.exit_json(**result)
+    run_and_exit(
+        module,
+        capture,
+        f"Oplog capture to {p['root']}/{p['target']} failed, nothing was kept",
+        errors=(PyMongoError,),
+        library="pymongo",
+        import_error=PYMONGO_IMPORT_ERROR,
+    )
 
 
 if __name__ == "__main__":

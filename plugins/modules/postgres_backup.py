@@ -98,14 +98,13 @@ skipped_for:
   sample: /var/backups/opsbook/postgres/daily/20250111T020000Z
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsbook_backup import (
     BackupError,
     BackupWriter,
     encryption_details,
-    recent_backup,
+    run_and_exit,
+    skip_if_recent,
     tool_version,
     writer_argument_spec,
 )
@@ -126,9 +125,9 @@ from ansible.module_utils.opsbook_backup_tools import (
 
 
 def backup(p: dict, check_mode: bool) -> dict:
-    recent = recent_backup(p["root"], p["target"], p["tier"], p["skip_if_newer_than_minutes"])
-    if recent:
-        return {"changed": False, "skipped_for": recent["path"], "msg": f"backup {recent['id']} is recent enough"}
+    skipped = skip_if_recent(p)
+    if skipped:
+        return skipped
     admin = pg_connect(p, "postgres")
     try:
         with admin.cursor() as cur:
@@ -193,18 +192,16 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    if PSYCOPG2_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
     p = module.params
-    try:
-        result = backup(p, module.check_mode)
-    except (BackupError, Psycopg2Error, OSError) as err:
-        module.fail_json(
-            msg=f"PostgreSQL backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, "
-            f"nothing was kept: {err}",
-            exception=traceback.format_exc(),
-        )
-    module.exit_json(**result)
+    run_and_exit(
+        module,
+        backup,
+        f"PostgreSQL backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, "
+        "nothing was kept",
+        errors=(Psycopg2Error,),
+        library="psycopg2",
+        import_error=PSYCOPG2_IMPORT_ERROR,
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from ansible.module_utils.opsbook_backup import (
     plan_retention,
     prometheus_text,
     record_verification,
+    run_and_exit,
+    skip_if_recent,
     stale_partials,
 )
 
@@ -185,3 +187,93 @@ def test_two_backups_in_the_same_second_get_different_ids(tmp_path: Path) -> Non
     first, _ = make_backup(tmp_path, now=now)
     second, _ = make_backup(tmp_path, now=now)
     assert first != second and len(list_backups(tmp_path)["backups"]) == 2
+
+
+def test_skip_if_recent_names_the_recent_backup(tmp_path: Path) -> None:
+    path, manifest = make_backup(tmp_path)
+    params = {"root": str(tmp_path), "target": "mongodb", "tier": "daily", "skip_if_newer_than_minutes": 60}
+    assert skip_if_recent(params) == {
+        "changed": False,
+        "skipped_for": str(path),
+        "msg": f"backup {manifest['id']} is recent enough",
+    }
+    assert skip_if_recent({**params, "skip_if_newer_than_minutes": 0}) is None
+    assert skip_if_recent({**params, "tier": "weekly"}) is None
+
+
+class ModuleExitError(Exception):
+    pass
+
+
+class FakeModule:
+    """The part of AnsibleModule that run_and_exit uses; exit_json and fail_json end the run."""
+
+    def __init__(self, check_mode: bool = False) -> None:
+        self.params = {"root": "/backups"}
+        self.check_mode = check_mode
+        self.warnings: list[str] = []
+        self.result: dict = {}
+
+    def warn(self, warning: str) -> None:
+        self.warnings.append(warning)
+
+    def exit_json(self, **result) -> None:
+        self.result = result
+        raise ModuleExitError()
+
+    def fail_json(self, **result) -> None:
+        self.result = {"failed": True, **result}
+        raise ModuleExitError()
+
+
+def test_run_and_exit_returns_the_result_and_turns_warnings_into_task_warnings() -> None:
+    module = FakeModule(check_mode=True)
+    seen = []
+
+    def work(params: dict, check_mode: bool) -> dict:
+        seen.append((params, check_mode))
+        return {"changed": True, "id": "x", "warnings": ["tar: file changed as we read it"]}
+
+    with pytest.raises(ModuleExitError):
+        run_and_exit(module, work, "Backup failed")
+    assert seen == [({"root": "/backups"}, True)]
+    assert module.result == {"changed": True, "id": "x"}
+    assert module.warnings == ["tar: file changed as we read it"]
+
+
+class ClientError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("error", [BackupError("disk full"), OSError("disk full"), ClientError("disk full")])
+def test_run_and_exit_fails_with_the_message_and_traceback(error: Exception) -> None:
+    def work(params: dict, check_mode: bool) -> dict:
+        raise error
+
+    module = FakeModule()
+    with pytest.raises(ModuleExitError):
+        run_and_exit(module, work, "Backup to /backups failed, nothing was kept", errors=(ClientError,))
+    assert module.result["failed"]
+    assert module.result["msg"] == "Backup to /backups failed, nothing was kept: disk full"
+    assert "disk full" in module.result["exception"]
+
+
+def test_run_and_exit_lets_other_errors_through() -> None:
+    def work(params: dict, check_mode: bool) -> dict:
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        run_and_exit(FakeModule(), work, "Backup failed")
+
+
+def test_run_and_exit_names_a_missing_library_before_running() -> None:
+    def work(params: dict, check_mode: bool) -> dict:
+        raise AssertionError("must not run without its library")
+
+    module = FakeModule()
+    with pytest.raises(ModuleExitError):
+        run_and_exit(
+            module, work, "Backup failed", library="pymongo", import_error="Traceback: No module named pymongo"
+        )
+    assert module.result["failed"] and "pymongo" in module.result["msg"]
+    assert module.result["exception"] == "Traceback: No module named pymongo"
