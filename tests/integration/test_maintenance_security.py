@@ -7,20 +7,16 @@ the same findings while changing nothing."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
-import socket
 import ssl
 import stat
-import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import STATE, run_playbook
+from conftest import STATE, run_playbook, self_signed_certificate, tls_server
 
 ENV = "API_KEYS=not-a-secret\nMONGO_URL=mongodb://app:not-a-secret@127.0.0.1:37017/x\n"
 # The sandbox has no sshd: a stand-in that prints what `sshd -T` prints on a keys-only server.
@@ -34,56 +30,8 @@ printf 'kbdinteractiveauthentication no\\npermitemptypasswords no\\n'
 @pytest.fixture
 def legacy_tls(tmp_path: Path) -> Iterator[int]:
     """A TLS server that still negotiates TLS 1.0 (security level 0)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legacy.opsbook.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=90)).sign(key, hashes.SHA256())
-    )  # fmt: skip
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-    context.set_ciphers("ALL:@SECLEVEL=0")
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.settimeout(1)
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
+    with tls_server(*self_signed_certificate(tmp_path, "legacy.opsbook.test", 90), ssl.TLSVersion.TLSv1) as port:
+        yield port
 
 
 @pytest.fixture

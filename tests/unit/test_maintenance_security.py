@@ -6,11 +6,9 @@ TLS 1.0 and 1.1."""
 
 from __future__ import annotations
 
-import datetime
 import socket
 import ssl
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from ansible.module_utils.opsbook_security import (
     tls_finding,
     worst,
 )
+from conftest import self_signed_certificate, tls_server
 
 
 def stat(mode: str, owner: str = "root", group: str = "root", exists: bool = True) -> dict[str, Any]:
@@ -308,74 +307,19 @@ def test_report_lists_findings_worst_first_and_takes_their_status() -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    root = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256())
-    )  # fmt: skip
-    (root / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (root / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return root / "cert.pem", root / "key.pem"
-
-
-def tls_server(certificate: tuple[Path, Path], minimum: ssl.TLSVersion) -> Iterator[int]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = minimum
-    if minimum < ssl.TLSVersion.TLSv1_2:
-        context.set_ciphers("ALL:@SECLEVEL=0")
-    context.load_cert_chain(*certificate)
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.settimeout(1)
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), "localhost", 30)
 
 
 @pytest.fixture
 def modern_server(certificate: tuple[Path, Path]) -> Iterator[int]:
-    yield from tls_server(certificate, ssl.TLSVersion.TLSv1_2)
+    with tls_server(*certificate, ssl.TLSVersion.TLSv1_2) as port:
+        yield port
 
 
 @pytest.fixture
 def legacy_server(certificate: tuple[Path, Path]) -> Iterator[int]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield from tls_server(certificate, ssl.TLSVersion.TLSv1)
+    with tls_server(*certificate, ssl.TLSVersion.TLSv1) as port:
+        yield port
 
 
 def test_tls_probe_of_a_server_that_refuses_old_versions(modern_server: int) -> None:
