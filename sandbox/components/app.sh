@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The platform under operation: the Compose project `opsbook` (sandbox/app/compose.yml) with
-# services api and worker, from image $APP_IMAGE_TAG built locally on the base image.
+# services api, api2 (a second API instance, as seed 001's nginx balances api1..api3) and worker,
+# from image $APP_IMAGE_TAG built locally on the base image.
 # Its env file, $STATE_DIR/app/app.env (0600), holds the MongoDB and Redis credentials of user
 # `app`; runbooks (read-only mode, credential rotation) edit that file and recreate services.
 
@@ -8,7 +9,7 @@ APP_DIR="$STATE_DIR/app"
 APP_ENV_FILE="$APP_DIR/app.env"
 
 sandbox_compose() {
-  APP_ENV_FILE="$APP_ENV_FILE" APP_API_PORT="$APP_API_PORT" APP_IMAGE="$APP_IMAGE_TAG" \
+  APP_ENV_FILE="$APP_ENV_FILE" APP_API_PORT="$APP_API_PORT" APP_API2_PORT="$APP_API2_PORT" APP_IMAGE="$APP_IMAGE_TAG" \
     docker -H "unix://$DOCKER_SOCK" compose -p opsbook -f "$SANDBOX_DIR/app/compose.yml" "$@"
 }
 
@@ -43,8 +44,8 @@ ENV
 }
 
 app_check() {
-  report_status app "http://$SANDBOX_HOST:$APP_API_PORT (Compose project opsbook)" app \
-    curl -fsS --max-time 5 "http://$SANDBOX_HOST:$APP_API_PORT/health"
+  report_status app "http://$SANDBOX_HOST:$APP_API_PORT and :$APP_API2_PORT (Compose project opsbook)" app \
+    curl -fsS --fail-early --max-time 5 "http://$SANDBOX_HOST:$APP_API_PORT/health" "http://$SANDBOX_HOST:$APP_API2_PORT/health"
 }
 
 app_down() {

@@ -60,7 +60,7 @@ scrape_configs:
       - targets: ["$SANDBOX_HOST:$ALERTMANAGER_PORT"]
   - job_name: api
     static_configs:
-      - targets: ["$SANDBOX_HOST:$APP_API_PORT"]
+      - targets: ["$SANDBOX_HOST:$APP_API_PORT", "$SANDBOX_HOST:$APP_API2_PORT"]
 CONF
   fi
   start_daemon prometheus -- prometheus --config.file="$PROM_DIR/prometheus.yml" \

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# nginx (Debian) as the TLS reverse proxy in front of the application, on
+# nginx (Debian) as the TLS reverse proxy in front of the application's two API instances, on
 # https://127.0.0.1:$NGINX_HTTPS_PORT, with a self-signed certificate made by openssl.
 # Clients trust it through $STATE_DIR/nginx/tls/server.crt.
 
@@ -28,8 +28,15 @@ http {
   fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
   uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
   scgi_temp_path $NGINX_DIR/tmp/scgi;
+  # Two API instances, as seed 001 balances api1..api3: a request the instance being recreated
+  # cannot take (connection refused) goes to the other (proxy_next_upstream's default, error and
+  # timeout), so rolling the instances one at a time leaves no request unanswered. max_fails=0:
+  # a refused connection on loopback costs nothing to retry, and an instance that was marked
+  # failed while it was recreated must not stay out of rotation while the other one is recreated.
   upstream opsbook_api {
-    server 127.0.0.1:$APP_API_PORT max_fails=3 fail_timeout=30s;
+    least_conn;
+    server 127.0.0.1:$APP_API_PORT max_fails=0;
+    server 127.0.0.1:$APP_API2_PORT max_fails=0;
   }
   server {
     listen 127.0.0.1:$NGINX_HTTPS_PORT ssl;

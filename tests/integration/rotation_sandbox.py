@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import threading
 import time
@@ -29,7 +30,9 @@ from conftest import PORTS, REPO, STATE, run_playbook, secret
 
 Require = Callable[[str], int]
 ENV_FILE = STATE / "app" / "app.env"
-HEALTH_URL = f"http://127.0.0.1:{PORTS['app_api']}/health/dependencies"
+# The application as its clients reach it: through nginx, which balances the two API instances.
+HEALTH_URL = f"https://localhost:{PORTS['nginx_https']}/health/dependencies"
+CA_FILE = STATE / "nginx" / "tls" / "server.crt"
 DOCKER = STATE / "run" / "docker.sock"
 
 
@@ -73,7 +76,8 @@ def compose(*args: str) -> subprocess.CompletedProcess[str]:
     override = STATE / "app" / "compose.opsbook.yml"
     if override.exists():
         files += ["-f", str(override)]
-    env = dict(os.environ, APP_ENV_FILE=str(ENV_FILE), APP_API_PORT=str(PORTS["app_api"]))
+    env = dict(os.environ, APP_ENV_FILE=str(ENV_FILE), APP_API_PORT=str(PORTS["app_api"]),
+               APP_API2_PORT=str(PORTS["app_api2"]))  # fmt: skip
     return subprocess.run(
         ["docker", "-H", f"unix://{DOCKER}", "compose", "-p", "opsbook", *files, *args],
         env=env,
@@ -85,14 +89,15 @@ def compose(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def recreate_app() -> None:
-    run = compose("up", "-d", "--wait", "--wait-timeout", "120", "--force-recreate", "api", "worker")
+    run = compose("up", "-d", "--wait", "--wait-timeout", "120", "--force-recreate", "api", "api2", "worker")
     assert run.returncode == 0, run.stderr[-2000:]
 
 
-def health() -> tuple[str, int]:
+def health(url: str = HEALTH_URL) -> tuple[str, int]:
     """ok, failed (the application answered that a dependency fails) or unreachable."""
+    context = ssl.create_default_context(cafile=CA_FILE) if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(HEALTH_URL, timeout=3) as reply:
+        with urllib.request.urlopen(url, timeout=3, context=context) as reply:
             return ("ok" if reply.status == 200 else "failed"), reply.status
     except urllib.error.HTTPError as err:
         return "failed", err.code
@@ -198,10 +203,18 @@ def login(var: str, url: str) -> None:
 
 class Probe:
     """Two threads at ten rounds a second each: one logs in to MongoDB, Redis and PostgreSQL with
-    the URLs the env file holds at that moment, one calls the application's /health/dependencies."""
+    the URLs the application's secret holds at that moment (read by `secret`, the env file by
+    default), one calls the application's /health/dependencies (unless `health_calls` is false:
+    the simulated pods of the Kubernetes sandbox run no application)."""
 
-    def __init__(self, variables: tuple[str, ...] = ("MONGO_URL", "REDIS_URL", "DATABASE_URL")) -> None:
+    def __init__(
+        self,
+        variables: tuple[str, ...] = ("MONGO_URL", "REDIS_URL", "DATABASE_URL"),
+        secret: Callable[[], dict[str, str]] = lambda: parse_env(ENV_FILE.read_text()),
+        health_calls: bool = True,
+    ) -> None:
         self.variables = variables
+        self.secret = secret
         self.stop = threading.Event()
         self.logins: dict[str, int] = dict.fromkeys(variables, 0)
         self.login_failures: list[tuple[float, str, str]] = []
@@ -209,8 +222,9 @@ class Probe:
         self.health_failures: list[tuple[float, int]] = []
         self.unreachable: list[float] = []
         self.last_health = ""
-        self.threads = [threading.Thread(target=self._logins, daemon=True),
-                        threading.Thread(target=self._health, daemon=True)]  # fmt: skip
+        self.threads = [threading.Thread(target=self._logins, daemon=True)]
+        if health_calls:
+            self.threads.append(threading.Thread(target=self._health, daemon=True))
 
     def _pace(self, started: float) -> None:
         self.stop.wait(max(0.0, 0.1 - (time.monotonic() - started)))
@@ -218,7 +232,7 @@ class Probe:
     def _logins(self) -> None:
         while not self.stop.is_set():
             started = time.monotonic()
-            env = parse_env(ENV_FILE.read_text())
+            env = self.secret()
             for var in self.variables:
                 try:
                     login(var, env[var])
@@ -299,16 +313,20 @@ def restore_env(original: bytes) -> None:
 
 
 def wait_healthy(timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+    """Until each API instance and nginx in front of them answer ok three times in a row: a test's
+    probe must start on an application that is up, so that what it counts is the rotation's doing."""
+    urls = [HEALTH_URL, *(f"http://127.0.0.1:{PORTS[p]}/health/dependencies" for p in ("app_api", "app_api2"))]
+    deadline, streak = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
-        if health()[0] == "ok":
+        streak = streak + 1 if all(health(url)[0] == "ok" for url in urls) else 0
+        if streak >= 3:
             return
         time.sleep(0.5)
-    raise AssertionError(f"{HEALTH_URL} did not answer ok within {timeout} s")
+    raise AssertionError(f"{', '.join(urls)} did not all answer ok within {timeout} s")
 
 
 def require_rotation_services(require: Require) -> None:
-    for service in ("ferretdb", "postgres", "redis", "app_api"):
+    for service in ("ferretdb", "postgres", "redis", "app_api", "app_api2", "nginx_https"):
         require(service)
     if not DOCKER.exists():
         pytest.skip(f"sandbox service docker is not running (no {DOCKER}; run `make sandbox-up`)")

@@ -14,12 +14,13 @@ import yaml
 from conftest import REPO, run_playbook
 
 PLATFORM = yaml.safe_load((REPO / "inventories/local/group_vars/all/platform.yml").read_text())
-SANDBOX_SERVICES = ["api", "worker", "mongodb", "postgres", "redis", "nginx", "prometheus", "alertmanager"]
+SANDBOX_SERVICES = ["api", "api2", "worker", "mongodb", "postgres", "redis", "nginx", "prometheus", "alertmanager"]
 
 
 @pytest.fixture
 def sandbox_up(require) -> None:
-    for service in ("ferretdb", "postgres", "redis", "app_api", "nginx_https", "prometheus", "alertmanager"):
+    services = ("ferretdb", "postgres", "redis", "app_api", "app_api2", "nginx_https", "prometheus", "alertmanager")
+    for service in services:
         require(service)
 
 
@@ -49,7 +50,8 @@ def test_health_check_reports_every_sandbox_service_up(sandbox_up: None, tmp_pat
     assert not [a for a in report["alerts"] if a["name"].startswith(("ServiceDown", "DatabaseDown", "HostUnreach"))]
     logs = next(s for s in report["sections"] if s["title"] == "Errors in the logs")
     read = {row[0]: row[2] for row in logs["rows"]}
-    assert sorted(read) == ["api", "worker"] and read["api"] > 0, "the API logs every request it serves"
+    assert sorted(read) == ["api", "api2", "worker"], read
+    assert read["api"] > 0 and read["api2"] > 0, "each API instance logs every request it serves"
     report_dir = next((tmp_path / "reports").glob("*-health_check"))
     html = (report_dir / "report.html").read_text()
     assert '<table id="services">' in html and "http://" not in re.sub(r"<[^>]+>", "", html[:200])

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
+import redis
 from conftest import PORTS
 from rotation_sandbox import (
     ENV_FILE,
@@ -23,6 +25,8 @@ from rotation_sandbox import (
     Require,
     RotationUsers,
     admin_mongo,
+    admin_pg,
+    admin_redis,
     login,
     parse_env,
     read_store,
@@ -46,12 +50,12 @@ def test_dual_user_rotation_has_zero_failed_logins(sandbox_app: dict[str, Any]) 
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     after = parse_env(ENV_FILE.read_text())
 
-    # Every login with the application's secret of the moment worked, and every answer of the
-    # application's dependency check was ok. The sandbox's api is one container on the host
-    # network, so while it is recreated nothing listens: those calls go unanswered (counted
-    # apart and printed, see docs/runbooks/rotate_credentials.md); none is answered with a failure.
+    # Every login with the application's secret of the moment worked, and every call of the
+    # application's dependency check through nginx was answered ok: the two API instances were
+    # recreated one at a time, so one of them always took the calls.
     assert probe.login_failures == []
     assert probe.health_failures == []
+    assert probe.unreachable == []
     assert min(probe.logins.values()) >= 20
     assert probe.health["ok"] >= 20
     assert probe.last_health == "ok"
@@ -103,6 +107,7 @@ def test_rollback_when_the_application_does_not_come_back_healthy(sandbox_app: d
     assert {k: after[k] for k in before} == before
     assert probe.login_failures == []
     assert probe.health_failures == []
+    assert probe.unreachable == []
     assert probe.last_health == "ok"
     # The old secrets log in; the user that was to take over does not keep the new password.
     for var in ("MONGO_URL", "REDIS_URL", "DATABASE_URL"):
@@ -197,3 +202,47 @@ def test_emergency_rotation_stops_without_confirmation(offline_env: dict[str, An
         assert not offline_env["vault"].exists()
     finally:
         users.drop()
+
+
+def test_emergency_rotation_ends_the_sessions_opened_before_the_switch(sandbox_app: dict[str, Any]) -> None:
+    """Seed 001's security incident: every credential rotated at once, the previous API keys invalid
+    at once, and the connections opened with the leaked secrets before the switch ended
+    (PostgreSQL pg_terminate_backend, Redis CLIENT KILL; FerretDB has no killAllSessionsByPattern,
+    which the report says), while the application itself never fails a login or a health call."""
+    users: RotationUsers = sandbox_app["users"]
+    before = parse_env(ENV_FILE.read_text())
+    tag = f"leaked-{secrets.token_hex(3)}"
+    # Whoever holds the leaked secrets has connections open.
+    leaked_pg = psycopg2.connect(before["DATABASE_URL"], application_name=tag)
+    leaked_redis = redis.Redis.from_url(before["REDIS_URL"], single_connection_client=True)
+    leaked_redis.client_setname(tag)
+    try:
+        time.sleep(2)  # opened well before the switch
+        with Probe() as probe:
+            time.sleep(1)
+            run = rotate(sandbox_app, "-e", "confirm=yes", playbook="emergency_credential_rotation.yml")
+            time.sleep(1)
+        print(probe.summary())
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert probe.login_failures == [] and probe.health_failures == [] and probe.unreachable == []
+
+        # The leaked connections are gone from the servers.
+        admin = admin_pg()
+        with admin.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (tag,))
+            assert cur.fetchone()[0] == 0
+        admin.close()
+        with pytest.raises(psycopg2.Error), leaked_pg.cursor() as cur:
+            cur.execute("SELECT 1")
+        assert not [c for c in admin_redis().client_list() if c.get("name") == tag]
+
+        after = parse_env(ENV_FILE.read_text())
+        # No grace period in an emergency: only the new API key is valid.
+        assert len(after["API_KEYS"].split(",")) == 1 and users.api_key not in after["API_KEYS"]
+        rows = {row["account"]: row for row in report(sandbox_app)["figures"]["accounts"]}
+        assert rows["test_postgres"]["sessions"]["ended"] >= 1
+        assert rows["test_redis"]["sessions"]["ended"] >= 1
+        assert "killAllSessionsByPattern" in rows["test_mongodb"]["sessions"]["note"]
+    finally:
+        leaked_pg.close()
+        leaked_redis.close()
