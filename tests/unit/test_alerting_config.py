@@ -141,7 +141,8 @@ def test_scrape_jobs_label_every_target_with_service_and_criticality() -> None:
     assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
     assert config["global"]["external_labels"] == {"environment": "production"}
-    assert unscraped(SERVICES, targets) == ["api2", "worker", "postgres", "redis", "nginx", "prometheus", "alertmanager"]
+    unscraped_services = ["api2", "worker", "postgres", "redis", "nginx", "prometheus", "alertmanager"]
+    assert unscraped(SERVICES, targets) == unscraped_services
 
 
 @pytest.mark.parametrize(
