@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from pathlib import Path
 
@@ -23,15 +24,23 @@ def run_summary(tmp_path: Path, *args: str) -> dict:
     return json.loads(sorted(tmp_path.glob("*-daily_summary/report.json"))[-1].read_text())
 
 
-def prometheus_scraped_the_api() -> bool:
+def prometheus_scraped_the_api(wait: float = 40) -> bool:
+    """Whether Prometheus holds the API's request counters, waiting up to `wait` seconds: a test
+    that stopped or recreated the API just before leaves them stale until the next scrape (15 s)."""
     url = f"http://127.0.0.1:{PORTS['prometheus']}/api/v1/query?query=http_requests_total"
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        return bool(json.load(reply)["data"]["result"])
+    deadline = time.monotonic() + wait
+    while True:
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            if json.load(reply)["data"]["result"]:
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(2)
 
 
 def test_summary_reads_the_days_figures_and_health_checks(monitoring_up: None, tmp_path: Path) -> None:
     if not prometheus_scraped_the_api():
-        pytest.skip("the sandbox's Prometheus has not scraped the API yet (it scrapes every 15 s)")
+        pytest.skip("the sandbox's Prometheus has not scraped the API within 40 s (it scrapes every 15 s)")
     # A health-check report of the day, in the directory the summary reads.
     day = tmp_path / "20261123T090000Z-health_check"
     day.mkdir()
@@ -51,7 +60,7 @@ def test_summary_reads_the_days_figures_and_health_checks(monitoring_up: None, t
 
 def test_the_days_error_rate_is_judged_by_the_catalog(monitoring_up: None, tmp_path: Path) -> None:
     if not prometheus_scraped_the_api():
-        pytest.skip("the sandbox's Prometheus has not scraped the API yet (it scrapes every 15 s)")
+        pytest.skip("the sandbox's Prometheus has not scraped the API within 40 s (it scrapes every 15 s)")
     # An override that makes any error rate, even 0 %, critical proves the figure reaches alert_check.
     overrides = tmp_path / "overrides.json"
     overrides.write_text(json.dumps({"alerting_overrides": {"ApiErrorRateHigh": {"warning": -2, "critical": -1}}}))
