@@ -3,6 +3,7 @@ options (with those of its doc fragments) match the module's argument spec."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import subprocess
@@ -14,8 +15,10 @@ from conftest import REPO, VENV_BIN, ansible_env
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py"))
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_ansible_doc_renders(module: str) -> None:
+@functools.cache
+def ansible_doc(module: str) -> dict[str, Any]:
+    """The module's documentation as `ansible-doc --json` renders it (doc fragments merged); one
+    ansible-doc run per module serves both tests."""
     result = subprocess.run(
         [str(VENV_BIN / "ansible-doc"), "--json", module],
         cwd=REPO,
@@ -25,7 +28,12 @@ def test_ansible_doc_renders(module: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)[module]
+    return json.loads(result.stdout)[module]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_ansible_doc_renders(module: str) -> None:
+    doc = ansible_doc(module)
     assert doc["doc"]["short_description"] and doc["examples"].strip() and doc["return"]
     assert all("description" in option for option in doc["doc"]["options"].values())
 
@@ -69,13 +77,5 @@ def mismatches(spec: dict[str, Any], options: dict[str, Any], where: str = "") -
 
 @pytest.mark.parametrize("module", MODULES)
 def test_documented_options_match_the_argument_spec(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = subprocess.run(
-        [str(VENV_BIN / "ansible-doc"), "--json", module],
-        cwd=REPO,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    options = json.loads(result.stdout)[module]["doc"].get("options") or {}
+    options = ansible_doc(module)["doc"].get("options") or {}
     assert mismatches(argument_spec(module, monkeypatch), options) == []
