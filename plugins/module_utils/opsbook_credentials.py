@@ -123,9 +123,10 @@ def current_secret(account: dict[str, Any], app_env: dict[str, str], store: dict
 
     The application's secret (the env file or the Kubernetes Secret) wins: it is what the running
     application logs in with. The vault store is the fallback for accounts whose variable the
-    application does not have yet."""
+    application does not have yet. An API key list the application has but holds no key yet is a
+    current secret too (the empty list): the rotation gives it its first key."""
     value = app_env.get(account["env_var"], "")
-    if value:
+    if value or (account["kind"] == "api_keys" and account["env_var"] in app_env):
         return value, "application"
     stored = (store.get("accounts") or {}).get(account["name"]) or {}
     if stored.get("value"):

@@ -116,6 +116,16 @@ def test_a_missing_secret_falls_back_to_the_store_then_fails() -> None:
     assert rotation_plan(ACCOUNTS, "postgres", env, store, NOW)[0]["source"] == "vault"
 
 
+def test_an_empty_api_key_list_is_a_current_secret_that_gets_its_first_key() -> None:
+    """A fresh application (the sandbox's `API_KEYS=`) holds no key yet: that is its current
+    secret, not a missing one; a missing variable still fails."""
+    plan = rotation_plan(ACCOUNTS, "api_keys", dict(ENV, API_KEYS=""), {}, NOW)
+    assert [(p["name"], p["source"], p["due"]) for p in plan] == [("k", "application", True)]
+    assert api_keys_rotate("", [], NOW, 86400, "k1")["value"] == "k1"
+    with pytest.raises(RotationError, match="has no API_KEYS"):
+        rotation_plan(ACCOUNTS, "api_keys", {k: v for k, v in ENV.items() if k != "API_KEYS"}, {}, NOW)
+
+
 def test_max_age_skips_recently_rotated_accounts() -> None:
     account = normalise_accounts(ACCOUNTS, "mongodb")[0]
     store = {"accounts": {"m": {"rotated_at": utc_stamp(NOW - 3600)}}}
