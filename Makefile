@@ -31,7 +31,14 @@ $(VENV)/.installed: requirements.txt python/pyproject.toml
 	$(PY) -m pip install -q --no-deps -e python/
 	touch $@
 
-venv: $(VENV)/.installed ## Create .venv with the pinned Python dependencies
+# The checkout is the collection opsbook.runbooks (galaxy.yml); ansible.cfg's collections_path
+# finds it through this link.
+COLLECTION_LINK := .collections/ansible_collections/opsbook/runbooks
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+venv: $(VENV)/.installed $(COLLECTION_LINK) ## Create .venv with the pinned Python dependencies; link the collection
 
 install: venv ## Install everything: venv, Debian packages, Go builds, base image
 	sandbox/install.sh

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,12 +34,13 @@ def _sandbox_ports() -> dict[str, int]:
 
 PORTS = _sandbox_ports()
 
-# Make the project's module_utils importable as ansible.module_utils.X, as Ansible does for
-# modules, so unit tests can import modules and module_utils directly.
-ansible.module_utils.__path__.append(str(REPO / "plugins" / "module_utils"))
-sys.path.insert(0, str(REPO / "plugins" / "modules"))
-# Filter plugins are plain modules too: tests import them by name (import opsbook_health).
-sys.path.insert(0, str(REPO / "plugins" / "filter"))
+# The checkout is the collection opsbook.runbooks, linked under .collections by `make venv`:
+# with that directory on sys.path, tests import its plugins by their collection paths
+# (ansible_collections.opsbook.runbooks.plugins.module_utils.catalog), as Ansible and ansible-test do.
+COLLECTIONS = REPO / ".collections"
+if not (COLLECTIONS / "ansible_collections" / "opsbook" / "runbooks" / "galaxy.yml").is_file():
+    raise RuntimeError(f"{COLLECTIONS}/ansible_collections/opsbook/runbooks is missing: run `make venv`")
+sys.path.insert(0, str(COLLECTIONS))
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -95,7 +95,9 @@ def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[
 
 def run_module(tmp_path: Path, module: str, args: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
     """Run one module on localhost through ansible-playbook and return its registered result
-    (failed or not). args may hold Jinja expressions, such as a lookup of the alert catalog."""
+    (failed or not). args may hold Jinja expressions, such as a lookup of the alert catalog. A
+    short module name is one of the collection's (opsbook.runbooks.<name>)."""
+    module = module if "." in module else f"opsbook.runbooks.{module}"
     out = tmp_path / f"{module}-result.json"
     playbook = tmp_path / f"{module}.yml"
     playbook.write_text(

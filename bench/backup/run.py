@@ -177,9 +177,8 @@ def main() -> None:
                 handle,
             )  # fmt: skip
         playbook = work / "role.yml"
-        playbook.write_text(
-            json.dumps([{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "mongodb_backup"}]}])
-        )
+        role = {"role": "opsbook.runbooks.mongodb_backup"}
+        playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "roles": [role]}]))
         env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
         role_dump = timed(
             [str(VENV / "ansible-playbook"), "-i", "localhost,", "-c", "local",
@@ -209,14 +208,14 @@ def main() -> None:
         import ansible.module_utils as module_utils
 
         module_utils.__path__.append(str(REPO / "plugins" / "module_utils"))
-        from ansible.module_utils.opsbook_backup import list_backups
-        from ansible.module_utils.opsbook_backup_restore import mongodb_restore
+        from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import list_backups
+        from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_restore import mongodb_restore
 
         record = list_backups(root)["backups"][0]
         params = {"login_host": "127.0.0.1", "login_port": port, "login_user": "admin", "login_password": password,
                   "login_database": "admin", "uri": None, "tls": False}  # fmt: skip
         start = time.monotonic()
-        from ansible.module_utils.opsbook_backup import check_files
+        from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import check_files
 
         assert not check_files(record["path"], record["manifest"])
         result = mongodb_restore(

@@ -60,7 +60,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Check host figures against the catalog and fail on P1 or worse
-  alert_check:
+  opsbook.runbooks.alert_check:
     catalog: "{{ lookup('ansible.builtin.file', 'roles/alerting/files/catalog.yml') | from_yaml }}"
     overrides: "{{ alerting_overrides | default({}) }}"
     observations:
@@ -70,7 +70,7 @@ EXAMPLES = r"""
     fail_on: P1
 
 - name: Evaluate the catalog from Prometheus
-  alert_check:
+  opsbook.runbooks.alert_check:
     catalog: "{{ lookup('ansible.builtin.file', 'roles/alerting/files/catalog.yml') | from_yaml }}"
     prometheus_url: http://127.0.0.1:9090
 """
@@ -126,8 +126,14 @@ import urllib.parse
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_catalog import CatalogError, evaluate, fires_at_or_above, merge, worst_severity
 from ansible.module_utils.urls import open_url
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
+    CatalogError,
+    evaluate,
+    fires_at_or_above,
+    merge,
+    worst_severity,
+)
 
 
 def query_prometheus(url: str, promql: str) -> list[dict[str, Any]]:

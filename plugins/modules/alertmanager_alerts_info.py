@@ -14,7 +14,7 @@ description:
     receivers it was routed to, and its start and end times, most urgent first, with a count per
     severity.
 extends_documentation_fragment:
-  - opsbook_alertmanager
+  - opsbook.runbooks.alertmanager
 version_added: "0.1.0"
 author: opsbook contributors
 options:
@@ -50,14 +50,14 @@ seealso:
 
 EXAMPLES = r"""
 - name: List the active alerts for the morning report
-  alertmanager_alerts_info:
+  opsbook.runbooks.alertmanager_alerts_info:
     url: http://127.0.0.1:9093
     silenced: false
     inhibited: false
   register: active_alerts
 
 - name: List the P0 and P1 alerts of the API
-  alertmanager_alerts_info:
+  opsbook.runbooks.alertmanager_alerts_info:
     url: http://127.0.0.1:9093
     filters: ['severity=~"P0|P1"', 'service="api"']
 """
@@ -90,7 +90,7 @@ by_severity:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_alertmanager import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.alertmanager import (
     connection_argument_spec,
     describe_http_error,
     list_alerts,

@@ -22,7 +22,7 @@ description:
     one of them yet. With O(state=resolved) the alerts are posted with an end time of now, which
     resolves them.
 extends_documentation_fragment:
-  - opsbook_alertmanager
+  - opsbook.runbooks.alertmanager
 version_added: "0.1.0"
 author: opsbook contributors
 options:
@@ -63,19 +63,19 @@ seealso:
 
 EXAMPLES = r"""
 - name: Evaluate the morning check's figures
-  alert_check:
-    catalog: "{{ lookup('opsbook_catalog', overrides=alerting_overrides) }}"
+  opsbook.runbooks.alert_check:
+    catalog: "{{ lookup('opsbook.runbooks.catalog', overrides=alerting_overrides) }}"
     observations: "{{ health_observations }}"
   register: health_alerts
 
 - name: Raise them in Alertmanager
-  alertmanager_push:
+  opsbook.runbooks.alertmanager_push:
     url: http://127.0.0.1:9093
     alerts: "{{ health_alerts.alerts }}"
     labels: {source: opsbook-health-check, environment: production}
 
 - name: Resolve an alert once the service is back
-  alertmanager_push:
+  opsbook.runbooks.alertmanager_push:
     url: http://127.0.0.1:9093
     alerts:
       - {name: ServiceDown, level: critical, severity: P0, labels: {service: api}}
@@ -109,7 +109,7 @@ resolved:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_alertmanager import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.alertmanager import (
     connection_argument_spec,
     describe_http_error,
     open_url_http,

@@ -20,7 +20,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_backup.catalog
+  - opsbook.runbooks.backup.catalog
 options:
   tiers:
     description: Only these tiers (V(daily), V(weekly), V(monthly), V(oplog), V(manual)). Empty means all.
@@ -49,12 +49,12 @@ attributes:
 
 EXAMPLES = r"""
 - name: List the backups of the sandbox
-  backup_info:
+  opsbook.runbooks.backup_info:
     root: "{{ opsbook_backup_dir }}"
   register: __backups
 
 - name: Report backup freshness for the daily health check
-  backup_info:
+  opsbook.runbooks.backup_info:
     root: "{{ opsbook_backup_dir }}"
     targets: [mongodb, postgres, files]
     max_age_hours: 26
@@ -62,7 +62,7 @@ EXAMPLES = r"""
   failed_when: __fresh.stale_targets | length > 0
 
 - name: Check every file of the newest MongoDB backups
-  backup_info:
+  opsbook.runbooks.backup_info:
     root: /var/backups/opsbook
     targets: [mongodb]
     checksums: true
@@ -134,7 +134,12 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, catalog_argument_spec, list_backups, prometheus_text
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
+    BackupError,
+    catalog_argument_spec,
+    list_backups,
+    prometheus_text,
+)
 
 
 def stale_targets(summary: dict, targets: list[str], max_age_hours: float, now: float) -> list[str]:

@@ -19,7 +19,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_backup.catalog
+  - opsbook.runbooks.backup.catalog
 options:
   latest_only:
     description: Copy only the newest complete backup of each target (instead of every one).
@@ -62,7 +62,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Copy the newest backups offsite
-  backup_offsite:
+  opsbook.runbooks.backup_offsite:
     root: /var/backups/opsbook
     bucket: ecommerce-backups-offsite
     region: eu-central-1
@@ -91,7 +91,13 @@ import traceback
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_backup import MANIFEST, MARKER, BackupError, catalog_argument_spec, list_backups
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
+    MANIFEST,
+    MARKER,
+    BackupError,
+    catalog_argument_spec,
+    list_backups,
+)
 
 BOTO3_IMPORT_ERROR = None
 try:

@@ -21,8 +21,8 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
-  - opsbook_backup.restore
+  - opsbook.runbooks.mongodb
+  - opsbook.runbooks.backup.restore
 options:
   target:
     description: The target whose backup to restore.
@@ -67,7 +67,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Restore the newest MongoDB backup
-  backup_restore:
+  opsbook.runbooks.backup_restore:
     root: /var/backups/opsbook
     target: mongodb
     login_host: 127.0.0.1
@@ -77,7 +77,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Recover MongoDB to 2025-01-11 16:00:00 UTC
-  backup_restore:
+  opsbook.runbooks.backup_restore:
     root: /var/backups/opsbook
     target: mongodb
     oplog_limit: "1736611200:0"
@@ -105,8 +105,13 @@ restore:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, check_files, list_backups, restore_argument_spec
-from ansible.module_utils.opsbook_backup_restore import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
+    BackupError,
+    check_files,
+    list_backups,
+    restore_argument_spec,
+)
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_restore import (
     checked_backup,
     collection_count,
     files_restore,
@@ -117,8 +122,12 @@ from ansible.module_utils.opsbook_backup_restore import (
     replay_segments_mongorestore,
     user_namespaces,
 )
-from ansible.module_utils.opsbook_backup_tools import oplog_limit, ts_tuple
-from ansible.module_utils.opsbook_mongodb import PyMongoError, mongodb_argument_spec, mongodb_client
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import oplog_limit, ts_tuple
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
+    PyMongoError,
+    mongodb_argument_spec,
+    mongodb_client,
+)
 
 
 def base_for_time(root: str, target: str, limit: tuple[int, int]) -> dict:
@@ -236,7 +245,7 @@ def main() -> None:
             if module.check_mode:
                 result = {"msg": "check mode: backup checked, nothing restored"}
             elif kind == "postgres":
-                from ansible.module_utils.opsbook_backup_pg import pg_connect, table_counts
+                from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_pg import pg_connect, table_counts
 
                 result = postgres_restore(
                     p,

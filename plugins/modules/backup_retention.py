@@ -20,7 +20,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_backup.catalog
+  - opsbook.runbooks.backup.catalog
 options:
   keep_daily:
     description: Days of V(daily) backups to keep (the newest of each day). V(0) keeps them all.
@@ -59,14 +59,14 @@ attributes:
 
 EXAMPLES = r"""
 - name: Apply the seeds' retention (daily 7, weekly 5, monthly 12)
-  backup_retention:
+  opsbook.runbooks.backup_retention:
     root: /var/backups/opsbook
     keep_daily: 7
     keep_weekly: 5
     keep_monthly: 12
 
 - name: List what would be deleted
-  backup_retention:
+  opsbook.runbooks.backup_retention:
     root: /var/backups/opsbook
   check_mode: true
 """
@@ -102,7 +102,7 @@ import shutil
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     catalog_argument_spec,
     delete_backup,

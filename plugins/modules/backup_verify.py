@@ -20,8 +20,8 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
-  - opsbook_backup.restore
+  - opsbook.runbooks.mongodb
+  - opsbook.runbooks.backup.restore
 options:
   target:
     description: The target whose backup to verify.
@@ -48,7 +48,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Verify the newest MongoDB backup
-  backup_verify:
+  opsbook.runbooks.backup_verify:
     root: /var/backups/opsbook
     target: mongodb
     login_host: 127.0.0.1
@@ -82,7 +82,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     check_files,
     find_backup,
@@ -90,8 +90,8 @@ from ansible.module_utils.opsbook_backup import (
     list_backups,
     restore_argument_spec,
 )
-from ansible.module_utils.opsbook_backup import record_verification as store
-from ansible.module_utils.opsbook_backup_restore import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import record_verification as store
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_restore import (
     files_restore,
     mongodb_restore,
     postgres_drop,
@@ -99,7 +99,7 @@ from ansible.module_utils.opsbook_backup_restore import (
     scratch_dir,
     user_namespaces,
 )
-from ansible.module_utils.opsbook_mongodb import mongodb_argument_spec, mongodb_client
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import mongodb_argument_spec, mongodb_client
 
 
 def restore_into_scratch(p: dict, record: dict) -> dict:
@@ -126,7 +126,7 @@ def restore_into_scratch(p: dict, record: dict) -> dict:
                 client.drop_database(prefix + db)
             client.close()
     if kind == "postgres":
-        from ansible.module_utils.opsbook_backup_pg import pg_connect, table_counts
+        from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_pg import pg_connect, table_counts
 
         def connect(db: str):
             return pg_connect(p, db)

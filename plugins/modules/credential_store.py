@@ -52,14 +52,14 @@ attributes:
 
 EXAMPLES = r"""
 - name: Read the credential store
-  credential_store:
+  opsbook.runbooks.credential_store:
     path: /etc/opsbook/credentials.vault.yml
     vault_password_file: /etc/opsbook/vault-pass
   register: store
   no_log: true
 
 - name: Write it back with a rotated secret
-  credential_store:
+  opsbook.runbooks.credential_store:
     path: /etc/opsbook/credentials.vault.yml
     vault_password_file: /etc/opsbook/vault-pass
     state: present
@@ -91,8 +91,8 @@ import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_credentials import RotationError, store_dump, store_load
-from ansible.module_utils.opsbook_files import write_atomic
+from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import RotationError, store_dump, store_load
+from ansible_collections.opsbook.runbooks.plugins.module_utils.files import write_atomic
 
 
 def vault(module: AnsibleModule, action: str, password_file: str, data: str | None = None, path: str = "-") -> str:

@@ -101,7 +101,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Set a new password on the user the application does not use
-  credential_user:
+  opsbook.runbooks.credential_user:
     kind: mongodb
     name: app_b
     database: shop
@@ -113,7 +113,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Prove it by logging in with it
-  credential_user:
+  opsbook.runbooks.credential_user:
     kind: mongodb
     name: app_b
     database: shop
@@ -124,7 +124,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Add a second password to a Redis user for the overlap
-  credential_user:
+  opsbook.runbooks.credential_user:
     kind: redis
     name: app
     state: present
@@ -136,7 +136,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: End the PostgreSQL sessions opened before the switch
-  credential_user:
+  opsbook.runbooks.credential_user:
     kind: postgres
     name: app_a
     state: sessions_killed
@@ -172,8 +172,8 @@ import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_accounts import session_kill_note
-from ansible.module_utils.opsbook_credentials import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import session_kill_note
+from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import (
     RotationError,
     new_secret,
     postgres_scram_verifier,

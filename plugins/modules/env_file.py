@@ -44,13 +44,13 @@ attributes:
 
 EXAMPLES = r"""
 - name: Read the application's env file
-  env_file:
+  opsbook.runbooks.env_file:
     path: /srv/app/app.env
   register: app_env
   no_log: true
 
 - name: Point the application at the new user
-  env_file:
+  opsbook.runbooks.env_file:
     path: /srv/app/app.env
     state: present
     values:
@@ -78,8 +78,12 @@ previous:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_files import write_atomic
-from ansible.module_utils.opsbook_service_control import ServiceControlError, env_file_parse, env_file_update
+from ansible_collections.opsbook.runbooks.plugins.module_utils.files import write_atomic
+from ansible_collections.opsbook.runbooks.plugins.module_utils.service_control import (
+    ServiceControlError,
+    env_file_parse,
+    env_file_update,
+)
 
 
 def main() -> None:

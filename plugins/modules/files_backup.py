@@ -20,7 +20,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_backup
+  - opsbook.runbooks.backup
 options:
   sets:
     description: The file sets.
@@ -64,7 +64,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Back up configuration, uploads and logs
-  files_backup:
+  opsbook.runbooks.files_backup:
     root: /var/backups/opsbook
     target: files
     sets:
@@ -101,7 +101,7 @@ import os
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
     encryption_details,
@@ -111,7 +111,7 @@ from ansible.module_utils.opsbook_backup import (
     tool_version,
     writer_argument_spec,
 )
-from ansible.module_utils.opsbook_backup_tools import run_to_file, run_tool, tail
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import run_to_file, run_tool, tail
 
 
 def resolve_paths(spec: dict) -> list[str]:

@@ -53,7 +53,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Write a report in three formats
-  files_write:
+  opsbook.runbooks.files_write:
     path: /var/lib/opsbook/reports/20250111T090000Z-health_check
     files:
       - {name: report.json, content: "{{ report | to_nice_json }}"}
@@ -79,7 +79,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
-from ansible.module_utils.opsbook_files import write_atomic
+from ansible_collections.opsbook.runbooks.plugins.module_utils.files import write_atomic
 
 
 def up_to_date(path: str, data: bytes, mode: int) -> bool:

@@ -46,11 +46,11 @@ notes:
 
 EXAMPLES = r"""
 - name: Read the host's figures
-  host_health:
+  opsbook.runbooks.host_health:
   register: host
 
 - name: Count only the filesystems of the database and the backups as data disks
-  host_health:
+  opsbook.runbooks.host_health:
     data_paths: [/var/lib/mongodb, /var/backups/opsbook]
 """
 
@@ -97,7 +97,7 @@ observations:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_host import collect
+from ansible_collections.opsbook.runbooks.plugins.module_utils.host import collect
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Compress application logs older than 7 days
-  log_compress:
+  opsbook.runbooks.log_compress:
     paths: [/srv/app/logs]
     age_days: 7
 """
@@ -84,7 +84,12 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_maintenance import MaintenanceError, gzip_file, logs_to_compress, walk_files
+from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance import (
+    MaintenanceError,
+    gzip_file,
+    logs_to_compress,
+    walk_files,
+)
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
-  - opsbook_backup
+  - opsbook.runbooks.mongodb
+  - opsbook.runbooks.backup
 options:
   databases:
     description:
@@ -58,7 +58,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Take the daily MongoDB backup
-  mongodb_backup:
+  opsbook.runbooks.mongodb_backup:
     login_host: 127.0.0.1
     login_port: 27017
     login_user: opsbook_admin
@@ -94,7 +94,7 @@ skipped_for:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
     encryption_details,
@@ -103,7 +103,7 @@ from ansible.module_utils.opsbook_backup import (
     tool_version,
     writer_argument_spec,
 )
-from ansible.module_utils.opsbook_backup_tools import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     SYSTEM_DATABASES,
     index_specs,
     mongo_connection_args,
@@ -115,7 +115,7 @@ from ansible.module_utils.opsbook_backup_tools import (
     ts_dict,
     write_secret_file,
 )
-from ansible.module_utils.opsbook_mongodb import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
     PyMongoError,
     mongodb_argument_spec,

@@ -17,7 +17,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
+  - opsbook.runbooks.mongodb
 options:
   command:
     description: The command to run.
@@ -48,14 +48,14 @@ attributes:
 
 EXAMPLES = r"""
 - name: Ask the server for its version
-  mongodb_command:
+  opsbook.runbooks.mongodb_command:
     login_user: opsbook_admin
     login_password: "{{ vault_mongodb_admin_password }}"
     command: buildInfo
   register: build
 
 - name: Validate a collection
-  mongodb_command:
+  opsbook.runbooks.mongodb_command:
     login_user: opsbook_admin
     login_password: "{{ vault_mongodb_admin_password }}"
     database: shop
@@ -82,7 +82,7 @@ import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_mongodb import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
     PyMongoError,
     mongodb_argument_spec,

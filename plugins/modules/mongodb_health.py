@@ -52,7 +52,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
+  - opsbook.runbooks.mongodb
 options:
   catalog:
     description:
@@ -120,12 +120,12 @@ seealso:
 
 EXAMPLES = r"""
 - name: Check the replica set against the alert catalog with the inventory's overrides
-  mongodb_health:
+  opsbook.runbooks.mongodb_health:
     login_host: "{{ opsbook_mongodb_host }}"
     login_port: "{{ opsbook_mongodb_port }}"
     login_user: "{{ opsbook_mongodb_login_user }}"
     login_password: "{{ opsbook_mongodb_login_password }}"
-    catalog: "{{ lookup('opsbook_catalog', overrides=alerting_overrides | default({})) }}"
+    catalog: "{{ lookup('opsbook.runbooks.catalog', overrides=alerting_overrides | default({})) }}"
   register: mongodb
 
 - name: Show what fired
@@ -133,21 +133,21 @@ EXAMPLES = r"""
     msg: "{{ mongodb.status }}: {{ mongodb.alerts | map(attribute='message') | list }}"
 
 - name: Only replication and the oplog window, through a replica set URI
-  mongodb_health:
+  opsbook.runbooks.mongodb_health:
     uri: "mongodb://db1,db2,db3/?replicaSet=rs0"
     login_user: monitor
     login_password: "{{ vault_mongodb_monitor_password }}"
     checks: [replication]
-    catalog: "{{ lookup('opsbook_catalog') }}"
+    catalog: "{{ lookup('opsbook.runbooks.catalog') }}"
 
 - name: Unused indexes and sizes of two databases; fail if the server is down
-  mongodb_health:
+  opsbook.runbooks.mongodb_health:
     login_user: monitor
     login_password: "{{ vault_mongodb_monitor_password }}"
     checks: [databases, indexes]
     databases: [shop, accounts]
     fail_on_unreachable: true
-    catalog: "{{ lookup('opsbook_catalog') }}"
+    catalog: "{{ lookup('opsbook.runbooks.catalog') }}"
 """
 
 RETURN = r"""
@@ -306,8 +306,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_catalog import CatalogError, evaluate, validate, worst_severity
-from ansible.module_utils.opsbook_mongodb import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
+    CatalogError,
+    evaluate,
+    validate,
+    worst_severity,
+)
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
     ConnectionFailure,
     OperationFailure,
@@ -316,7 +321,13 @@ from ansible.module_utils.opsbook_mongodb import (
     mongodb_argument_spec,
     mongodb_client,
 )
-from ansible.module_utils.opsbook_mongodb_health import CHECKS, CommandError, gather, observations, status_of
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import (
+    CHECKS,
+    CommandError,
+    gather,
+    observations,
+    status_of,
+)
 
 
 class PyMongoRunner:

@@ -81,7 +81,7 @@ requirements: [pymongo]
 
 EXAMPLES = r"""
 - name: Delete log documents older than 30 days and compact on secondaries
-  mongodb_maintenance:
+  opsbook.runbooks.mongodb_maintenance:
     login_host: 127.0.0.1
     login_port: 27017
     login_user: opsbook_admin
@@ -130,20 +130,24 @@ import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_maintenance import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance import (
     MaintenanceError,
     apply_retention,
     check_retention_rules,
     compact_decision,
 )
-from ansible.module_utils.opsbook_mongodb import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
     OperationFailure,
     PyMongoError,
     mongodb_argument_spec,
     mongodb_client,
 )
-from ansible.module_utils.opsbook_mongodb_health import collection_names, database_names, database_sizes
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import (
+    collection_names,
+    database_names,
+    database_sizes,
+)
 
 
 def read_sizes(client: Any, wanted: list[str], notes: list[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
+  - opsbook.runbooks.mongodb
 options:
   root:
     description: The backup root.
@@ -47,7 +47,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Capture the oplog (every 15 minutes)
-  mongodb_oplog_capture:
+  opsbook.runbooks.mongodb_oplog_capture:
     login_host: 127.0.0.1
     login_port: 27017
     login_user: opsbook_admin
@@ -72,8 +72,14 @@ oplog:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import BackupError, BackupWriter, list_backups, run_and_exit, tool_version
-from ansible.module_utils.opsbook_backup_tools import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
+    BackupError,
+    BackupWriter,
+    list_backups,
+    run_and_exit,
+    tool_version,
+)
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     mongo_connection_args,
     mongo_tools_config,
     mongodump_argv,
@@ -84,7 +90,7 @@ from ansible.module_utils.opsbook_backup_tools import (
     ts_tuple,
     write_secret_file,
 )
-from ansible.module_utils.opsbook_mongodb import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
     PyMongoError,
     mongodb_argument_spec,

@@ -22,7 +22,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_mongodb
+  - opsbook.runbooks.mongodb
 options:
   name:
     description: The user to disable or re-enable.
@@ -62,7 +62,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Disable a compromised MongoDB user
-  mongodb_user_lock:
+  opsbook.runbooks.mongodb_user_lock:
     name: reporting
     database: shop
     registry: /var/lib/opsbook/incidents/disabled-mongodb-users.json
@@ -71,7 +71,7 @@ EXAMPLES = r"""
     login_password: "{{ vault_mongodb_admin_password }}"
 
 - name: Re-enable it with a new password
-  mongodb_user_lock:
+  opsbook.runbooks.mongodb_user_lock:
     name: reporting
     database: shop
     state: enabled
@@ -112,7 +112,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_accounts import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import (
     mongodb_disable_plan,
     mongodb_enable_plan,
     registry_dump,
@@ -120,7 +120,7 @@ from ansible.module_utils.opsbook_accounts import (
     registry_load,
     session_kill_note,
 )
-from ansible.module_utils.opsbook_mongodb import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
     PyMongoError,
     mongodb_argument_spec,

@@ -59,21 +59,21 @@ notes:
 
 EXAMPLES = r"""
 - name: Block an attacker's address and network
-  nftables_blocklist:
+  opsbook.runbooks.nftables_blocklist:
     addresses: [203.0.113.7, 198.51.100.0/24]
 
 - name: Unblock one of them
-  nftables_blocklist:
+  opsbook.runbooks.nftables_blocklist:
     addresses: [203.0.113.7]
     state: absent
 
 - name: List what is blocked
-  nftables_blocklist:
+  opsbook.runbooks.nftables_blocklist:
     state: listed
   register: blocklist
 
 - name: Remove every block
-  nftables_blocklist:
+  opsbook.runbooks.nftables_blocklist:
     state: flushed
 """
 
@@ -113,7 +113,12 @@ import json
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_nftables import blocked, current_state, parse_addresses, plan
+from ansible_collections.opsbook.runbooks.plugins.module_utils.nftables import (
+    blocked,
+    current_state,
+    parse_addresses,
+    plan,
+)
 
 
 def read_table(module: AnsibleModule, nft: str, table: str) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ description:
 version_added: "0.1.0"
 author: opsbook contributors
 extends_documentation_fragment:
-  - opsbook_backup
+  - opsbook.runbooks.backup
 options:
   login_host:
     description: PostgreSQL host.
@@ -65,7 +65,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Take the daily PostgreSQL backup
-  postgres_backup:
+  opsbook.runbooks.postgres_backup:
     login_host: 127.0.0.1
     login_port: 5432
     login_password: "{{ vault_postgres_admin_password }}"
@@ -99,7 +99,7 @@ skipped_for:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_backup import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
     encryption_details,
@@ -108,13 +108,13 @@ from ansible.module_utils.opsbook_backup import (
     tool_version,
     writer_argument_spec,
 )
-from ansible.module_utils.opsbook_backup_pg import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_pg import (
     PSYCOPG2_IMPORT_ERROR,
     Psycopg2Error,
     pg_connect,
     snapshot_counts,
 )
-from ansible.module_utils.opsbook_backup_tools import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     pg_dump_argv,
     pg_env,
     pgpass_line,

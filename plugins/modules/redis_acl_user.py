@@ -68,13 +68,13 @@ attributes:
 
 EXAMPLES = r"""
 - name: Disable a compromised Redis user and close its connections
-  redis_acl_user:
+  opsbook.runbooks.redis_acl_user:
     name: reporting
     login_user: opsbook_admin
     login_password: "{{ vault_redis_admin_password }}"
 
 - name: Switch it on again after its password was rotated
-  redis_acl_user:
+  opsbook.runbooks.redis_acl_user:
     name: reporting
     state: enabled
     login_user: opsbook_admin
@@ -102,7 +102,7 @@ persisted:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_accounts import redis_sessions_of, redis_user_enabled
+from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import redis_sessions_of, redis_user_enabled
 
 REDIS_IMPORT_ERROR: str | None
 try:

@@ -94,7 +94,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Try old TLS versions and logins without credentials
-  security_probe:
+  opsbook.runbooks.security_probe:
     tls_endpoints:
       - {name: shop, host: shop.example.com, port: 443}
     mongodb: {host: 10.0.0.5, port: 27017}
@@ -127,7 +127,7 @@ tls:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.opsbook_security import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     mongodb_finding,
     probe_mongodb,
     probe_redis,

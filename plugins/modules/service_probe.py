@@ -69,7 +69,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Probe the API's health endpoint through nginx and the PgBouncer port
-  service_probe:
+  opsbook.runbooks.service_probe:
     targets:
       - {name: api, type: http, url: "https://shop.example.com/health/", ca_path: /etc/ssl/certs/internal-ca.pem}
       - {name: pgbouncer, type: tcp, host: 127.0.0.1, port: 6432}
@@ -96,7 +96,7 @@ down:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsbook_probe import check_target, probe_all
+from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ its header. Nothing here has to change when a playbook is added.
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -209,8 +210,30 @@ class Project:
                 return book
         raise PlaybookNotFound(name, [book.name for book in books])
 
+    @cached_property
+    def collection(self) -> str:
+        """The FQCN prefix of the project's own collection (``opsbook.runbooks``), from
+        ``galaxy.yml`` in a checkout or ``MANIFEST.json`` in an installed collection."""
+        galaxy = self.root / "galaxy.yml"
+        if galaxy.is_file():
+            info = load_yaml(galaxy) or {}
+        else:
+            manifest = self.root / "MANIFEST.json"
+            info = (
+                json.loads(manifest.read_text(encoding="utf-8")).get("collection_info", {})
+                if manifest.is_file()
+                else {}
+            )
+        return f"{info.get('namespace', 'opsbook')}.{info.get('name', 'runbooks')}"
+
     def role_path(self, role: str) -> Path | None:
-        """The directory of a project role, or None (a collection role or a missing one)."""
+        """The directory of one of the project's roles, by its FQCN (``opsbook.runbooks.backup``)
+        or its short name; None for another collection's role or a missing one."""
+        prefix = f"{self.collection}."
+        if role.startswith(prefix):
+            role = role[len(prefix) :]
+        elif "." in role:
+            return None
         path = self.roles_dir / role
         return path if path.is_dir() else None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils.opsbook_catalog import prometheus_rules, validate
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import prometheus_rules, validate
 from conftest import PORTS, REPO, STATE, port_open, run_playbook
 
 PROMETHEUS = f"http://127.0.0.1:{PORTS['prometheus']}"
@@ -108,8 +108,8 @@ def push_playbook(tmp_path: Path, run_id: str, state: str) -> dict[str, Any]:
                     "tasks": [
                         {
                             "name": "Evaluate observations",
-                            "alert_check": {
-                                "catalog": "{{ lookup('opsbook_catalog') }}",
+                            "opsbook.runbooks.alert_check": {
+                                "catalog": "{{ lookup('opsbook.runbooks.catalog') }}",
                                 "observations": {
                                     "service_up": [{"labels": {"service": f"itest-{run_id}"}, "value": 0}],
                                     "certificate_expiry_days": [

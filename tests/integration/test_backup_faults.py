@@ -22,11 +22,10 @@ from typing import Any
 
 import pymongo
 import pytest
-from conftest import REPO, VENV_BIN
+from conftest import COLLECTIONS, REPO, VENV_BIN
 
 CACHE = Path(os.environ.get("OPSBOOK_CACHE") or Path.home() / ".cache" / "opsbook")
 BIN = CACHE / "bin"
-UTILS = REPO / "plugins" / "module_utils"
 MODULES = REPO / "plugins" / "modules"
 
 
@@ -50,10 +49,10 @@ def module_argv(module: str, args_file: Path) -> list[str]:
     """Run a module file as Ansible would, with its module_utils importable (no ansible-playbook
     start-up cost: these tests run many module calls)."""
     code = (
-        "import sys, runpy, ansible.module_utils as m; utils, path, args = sys.argv[1:4]; m.__path__.append(utils);"
+        "import sys, runpy; collections, path, args = sys.argv[1:4]; sys.path.insert(0, collections);"
         "sys.argv = ['module', args]; runpy.run_path(path, run_name='__main__')"
     )
-    return [sys.executable, "-c", code, str(UTILS), str(MODULES / f"{module}.py"), str(args_file)]
+    return [sys.executable, "-c", code, str(COLLECTIONS), str(MODULES / f"{module}.py"), str(args_file)]
 
 
 def run_module(tmp: Path, module: str, args: dict[str, Any], check: bool = False) -> dict[str, Any]:
@@ -161,7 +160,7 @@ def verify_args(ferret: Ferret, root: Path, **extra: Any) -> dict[str, Any]:
 
 
 def catalog(root: Path, checksums: bool = False) -> dict[str, Any]:
-    from ansible.module_utils.opsbook_backup import list_backups
+    from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import list_backups
 
     return list_backups(root, checksums=checksums)
 
@@ -327,7 +326,7 @@ def moto(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def test_s3_endpoint_down(tmp_path: Path, moto: dict[str, Any]) -> None:
-    from ansible.module_utils.opsbook_backup import BackupWriter
+    from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import BackupWriter
 
     root = tmp_path / "backups"
     with BackupWriter(root, "files", "manual", "files") as writer:

@@ -31,7 +31,7 @@ def connection(port: int, **extra: Any) -> dict[str, Any]:
         "login_port": port,
         "login_user": "opsbook_admin",
         "login_password": f"{{{{ lookup('ansible.builtin.file', '{PASSWORD_FILE}') }}}}",
-        "catalog": "{{ lookup('opsbook_catalog') }}",
+        "catalog": "{{ lookup('opsbook.runbooks.catalog') }}",
         **extra,
     }
 
@@ -64,8 +64,8 @@ def run_cases(tmp_path: Path, cases: dict[str, dict[str, Any]]) -> dict[str, dic
         args = dict(args)
         check = args.pop("check_mode", False)
         tasks.append(
-            {"name": f"Run case {name}", "mongodb_health": "{{ module_args }}", "vars": {"module_args": args},
-             "register": f"case_{name}", "ignore_errors": True, "check_mode": check}
+            {"name": f"Run case {name}", "opsbook.runbooks.mongodb_health": "{{ module_args }}",
+             "vars": {"module_args": args}, "register": f"case_{name}", "ignore_errors": True, "check_mode": check}
         )  # fmt: skip
         if len(tasks) > 1:
             continue
@@ -91,7 +91,9 @@ def run_cases(tmp_path: Path, cases: dict[str, dict[str, Any]]) -> dict[str, dic
 
 
 WRONG_PASSWORD = f"wrong-{uuid.uuid4().hex}"
-BROKEN_CATALOG = "{{ lookup('opsbook_catalog') | combine({'entries': [{'name': 'Broken', 'metric': 'nope'}]}) }}"
+BROKEN_CATALOG = (
+    "{{ lookup('opsbook.runbooks.catalog') | combine({'entries': [{'name': 'Broken', 'metric': 'nope'}]}) }}"
+)
 SLOW_PIPELINE = [{"$unwind": "$a"}, {"$group": {"_id": "$k", "n": {"$sum": "$a"}}}]
 
 

@@ -19,7 +19,8 @@ def run_alert_check(tmp_path: Path, args: dict) -> dict:
 - hosts: localhost
   gather_facts: false
   tasks:
-    - alert_check: "{{{{ {{'catalog': lookup('ansible.builtin.file', '{CATALOG}') | from_yaml}} | combine(args) }}}}"
+    - opsbook.runbooks.alert_check: >-
+        {{{{ {{'catalog': lookup('ansible.builtin.file', '{CATALOG}') | from_yaml}} | combine(args) }}}}
       vars:
         args: {json.dumps(args)}
       register: result

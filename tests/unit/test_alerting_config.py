@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils.opsbook_alertmanager import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.alertmanager import (
     alertmanager_config,
     alerts_url,
     list_alerts,
@@ -21,8 +21,12 @@ from ansible.module_utils.opsbook_alertmanager import (
     receiver_problems,
     to_alertmanager_alert,
 )
-from ansible.module_utils.opsbook_catalog import CatalogError, evaluate, validate
-from ansible.module_utils.opsbook_prometheus import ScrapeConfigError, prometheus_config, unscraped
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import CatalogError, evaluate, validate
+from ansible_collections.opsbook.runbooks.plugins.module_utils.prometheus import (
+    ScrapeConfigError,
+    prometheus_config,
+    unscraped,
+)
 from conftest import REPO
 
 CATALOG = validate(yaml.safe_load((REPO / "roles" / "alerting" / "files" / "catalog.yml").read_text()))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils.opsbook_catalog import prometheus_rules, validate
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import prometheus_rules, validate
 from conftest import REPO
 
 CATALOG = validate(yaml.safe_load((REPO / "roles" / "alerting" / "files" / "catalog.yml").read_text()))

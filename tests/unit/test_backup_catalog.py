@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.opsbook_backup import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     MARKER,
     BackupError,
     BackupWriter,
@@ -25,6 +25,7 @@ from ansible.module_utils.opsbook_backup import (
     skip_if_recent,
     stale_partials,
 )
+from conftest import COLLECTIONS
 
 DAY = 86400.0
 
@@ -85,13 +86,14 @@ def test_flipped_byte_is_corrupt(tmp_path: Path) -> None:
 
 def test_lock_of_a_running_writer_is_seen_and_released_when_killed(tmp_path: Path) -> None:
     child_code = (
-        "import sys, time, ansible.module_utils as m; m.__path__.append(sys.argv[2]);"
-        "from ansible.module_utils import opsbook_backup as b;"
+        "import sys, time; sys.path.insert(0, sys.argv[2]);"
+        "from ansible_collections.opsbook.runbooks.plugins.module_utils import backup as b;"
         "w = b.BackupWriter(sys.argv[1], 'mongodb', 'daily', 'test'); w.open(); print(w.partial, flush=True);"
         "time.sleep(60)"
     )
-    utils = str(Path(__file__).resolve().parents[2] / "plugins" / "module_utils")
-    proc = subprocess.Popen([sys.executable, "-c", child_code, str(tmp_path), utils], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child_code, str(tmp_path), str(COLLECTIONS)], stdout=subprocess.PIPE, text=True
+    )
     try:
         partial = proc.stdout.readline().strip()
         assert lock_held(partial)

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.opsbook_backup import BackupWriter
-from ansible.module_utils.opsbook_backup_restore import compare_counts, oplog_segments
-from ansible.module_utils.opsbook_backup_tools import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import BackupWriter
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_restore import compare_counts, oplog_segments
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     BackupError,
     mongo_connection_args,
     mongo_tools_config,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.module_utils.opsbook_catalog import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
     CatalogError,
     evaluate,
     fires_at_or_above,

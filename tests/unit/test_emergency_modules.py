@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from ansible.module_utils import opsbook_accounts as acc
-from ansible.module_utils import opsbook_nftables as nft
+from ansible_collections.opsbook.runbooks.plugins.module_utils import accounts as acc
+from ansible_collections.opsbook.runbooks.plugins.module_utils import nftables as nft
 
 
 def listing(elements_v4: list, comments: list[str] | None = None) -> dict:

@@ -8,11 +8,11 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import opsbook_health as f
 import pytest
 import yaml
-from ansible.module_utils.opsbook_catalog import evaluate, validate
-from ansible.module_utils.opsbook_probe import check_target, probe_all
+from ansible_collections.opsbook.runbooks.plugins.filter import health as f
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import evaluate, validate
+from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all
 from conftest import REPO
 
 CATALOG = validate(yaml.safe_load((REPO / "roles/alerting/files/catalog.yml").read_text()))

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from ansible.module_utils.opsbook_host import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.host import (
     cpu_percent,
     disk_figures,
     memory_figures,

@@ -4,7 +4,7 @@ backup manifest, seed 004's rollback criteria, address checks and inspect redact
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils import opsbook_incident as inc
+from ansible_collections.opsbook.runbooks.plugins.module_utils import incident as inc
 
 INVENTORY = [
     {"name": "api", "criticality": "critical"},

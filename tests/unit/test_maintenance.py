@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import opsbook_maintenance as filters
 import pytest
 import yaml
-from ansible.module_utils.opsbook_catalog import evaluate, validate
-from ansible.module_utils.opsbook_maintenance import (
+from ansible_collections.opsbook.runbooks.plugins.filter import maintenance as filters
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import evaluate, validate
+from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance import (
     MaintenanceError,
     add_samples,
     apply_retention,
@@ -36,7 +36,7 @@ from ansible.module_utils.opsbook_maintenance import (
     walk_files,
     window_status,
 )
-from ansible.module_utils.opsbook_mongodb_health import gather
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import gather
 from conftest import REPO
 from test_mongodb_health import FakeServer
 

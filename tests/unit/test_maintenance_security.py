@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import opsbook_maintenance as filters
 import pytest
-from ansible.module_utils.opsbook_security import (
+from ansible_collections.opsbook.runbooks.plugins.filter import maintenance as filters
+from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     SecurityError,
     accept,
     container_findings,
@@ -238,7 +238,7 @@ def test_ports_published_on_every_address() -> None:
 def test_host_network_is_reported_as_such() -> None:
     found = by_check(container_findings(inspect(NetworkMode="host")))["container_ports"]
     assert found["status"] == "warning" and "host's network" in found["detail"]
-    results = filters.FilterModule().filters()["opsbook_security_container_findings"](
+    results = filters.FilterModule().filters()["security_container_findings"](
         [{"container": inspect(NetworkMode="host")}, {"container": None, "exists": False}]
     )
     assert {f["target"] for f in results} == {"shop-backend-1"}

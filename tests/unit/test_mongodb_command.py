@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import mongodb_command
-from ansible.module_utils.opsbook_mongodb import client_kwargs, mongodb_argument_spec
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import client_kwargs, mongodb_argument_spec
+from ansible_collections.opsbook.runbooks.plugins.modules import mongodb_command
 
 
 def params(**overrides: object) -> dict:

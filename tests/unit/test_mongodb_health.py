@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible.module_utils.opsbook_catalog import evaluate, validate
-from ansible.module_utils.opsbook_mongodb_health import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import evaluate, validate
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import (
     CHECKS,
     CommandError,
     cache_figures,
@@ -458,7 +458,7 @@ def test_without_last_write_a_not_full_oplog_is_not_scanned() -> None:
 
 
 def test_the_pymongo_edge_turns_refusals_into_notes_and_lets_a_lost_server_through() -> None:
-    import mongodb_health
+    from ansible_collections.opsbook.runbooks.plugins.modules import mongodb_health
     from pymongo.errors import AutoReconnect, OperationFailure
 
     def fails(err: Exception) -> Callable[[], Any]:

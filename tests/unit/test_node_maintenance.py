@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ansible.module_utils import opsbook_node_maintenance as nm
+from ansible_collections.opsbook.runbooks.plugins.module_utils import node_maintenance as nm
 
 
 def pod(

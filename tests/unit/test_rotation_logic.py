@@ -9,7 +9,7 @@ import hashlib
 import hmac
 
 import pytest
-from ansible.module_utils.opsbook_credentials import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import (
     RotationError,
     api_keys_rotate,
     new_secret,

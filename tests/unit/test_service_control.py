@@ -4,7 +4,7 @@ history and rollback targets, logs. Inputs are shaped like the Docker and Kubern
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils import opsbook_service_control as sc
+from ansible_collections.opsbook.runbooks.plugins.module_utils import service_control as sc
 
 ENV = "# the app\nMONGO_URL=mongodb://app:s3cret@db/x\nREAD_ONLY_MODE=false\n\nAPI_KEYS=\n"
 

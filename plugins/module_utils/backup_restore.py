@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ansible.module_utils.opsbook_backup import BackupError, check_files, list_backups
-from ansible.module_utils.opsbook_backup_tools import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import BackupError, check_files, list_backups
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     SYSTEM_DATABASES,
     create_indexes,
     decrypted,
@@ -50,7 +50,7 @@ def compare_counts(expected: dict[str, int], actual: dict[str, int]) -> list[str
 def checked_backup(root: str, target: str, backup_id: str | None) -> dict[str, Any]:
     """The complete backup to restore, its files checked against the manifest; BackupError
     (naming the problem) for a missing marker, a partial backup or a checksum mismatch."""
-    from ansible.module_utils.opsbook_backup import find_backup
+    from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import find_backup
 
     record = find_backup(list_backups(root, [target]), target, backup_id)
     problems = check_files(record["path"], record["manifest"])

@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any
 
-from ansible.module_utils.opsbook_nftables import parse_addresses
+from ansible_collections.opsbook.runbooks.plugins.module_utils.nftables import parse_addresses
 
 # Seed 001 "Incident Classification" (Severity 1-4) and seed 004 "Incident Severity Levels" (P0-P3),
 # side by side; seed 003's "On-Call Procedures" agree with seed 001 except Sev 2 (< 30 minutes).

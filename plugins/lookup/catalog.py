@@ -32,8 +32,9 @@ options:
 
 EXAMPLES = r"""
 - name: Check figures against the catalog with the inventory's overrides
-  alert_check:
-    catalog: "{{ lookup('opsbook_catalog', overrides=alerting_overrides, extra_entries=alerting_extra_entries) }}"
+  opsbook.runbooks.alert_check:
+    catalog: >-
+      {{ lookup('opsbook.runbooks.catalog', overrides=alerting_overrides, extra_entries=alerting_extra_entries) }}
     observations: {cpu_usage_percent: 91}
 """
 
@@ -47,20 +48,13 @@ _raw:
 from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 import yaml
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import CatalogError, merge
 
-PLUGINS = Path(__file__).resolve().parents[1]
-# Ansible gives the project's module_utils to modules only; controller plugins share the same
-# plain functions by importing them from the same place.
-if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
-
-from ansible.module_utils.opsbook_catalog import CatalogError, merge
-
-SHIPPED = PLUGINS.parent / "roles" / "alerting" / "files" / "catalog.yml"
+# The catalog the collection ships (the alerting role reads the same file).
+SHIPPED = Path(__file__).resolve().parents[2] / "roles" / "alerting" / "files" / "catalog.yml"
 
 
 class LookupModule(LookupBase):

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ansible.module_utils.opsbook_backup import BackupError
+from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import BackupError
 
 DONE_DUMPING_RE = re.compile(r"done dumping (\S+) \((\d+) documents?\)")
 OPLOG_DUMPED_RE = re.compile(r"dumped (\d+) oplog entr(?:y|ies)")

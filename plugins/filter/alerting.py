@@ -6,21 +6,20 @@ module_utils/opsbook_catalog.py, opsbook_alertmanager.py and opsbook_prometheus.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 from ansible.errors import AnsibleFilterError
-
-PLUGINS = Path(__file__).resolve().parents[1]
-# Ansible gives the project's module_utils to modules only; controller plugins share the same
-# plain functions by importing them from the same place.
-if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
-
-from ansible.module_utils.opsbook_alertmanager import alertmanager_config, receiver_problems
-from ansible.module_utils.opsbook_catalog import CatalogError, prometheus_rules
-from ansible.module_utils.opsbook_prometheus import ScrapeConfigError, prometheus_config, scrape_problems, unscraped
+from ansible_collections.opsbook.runbooks.plugins.module_utils.alertmanager import (
+    alertmanager_config,
+    receiver_problems,
+)
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import CatalogError, prometheus_rules
+from ansible_collections.opsbook.runbooks.plugins.module_utils.prometheus import (
+    ScrapeConfigError,
+    prometheus_config,
+    scrape_problems,
+    unscraped,
+)
 
 
 def _rules(catalog: dict[str, Any], group: str = "opsbook") -> dict[str, Any]:
@@ -48,10 +47,10 @@ def _prometheus(services: list[dict[str, Any]], scrape_targets: dict[str, Any], 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "opsbook_prometheus_rules": _rules,
-            "opsbook_alertmanager_config": _alertmanager,
-            "opsbook_alertmanager_receiver_problems": _receiver_problems,
-            "opsbook_prometheus_config": _prometheus,
-            "opsbook_scrape_problems": scrape_problems,
-            "opsbook_unscraped_services": unscraped,
+            "prometheus_rules": _rules,
+            "alertmanager_config": _alertmanager,
+            "alertmanager_receiver_problems": _receiver_problems,
+            "prometheus_config": _prometheus,
+            "scrape_problems": scrape_problems,
+            "unscraped_services": unscraped,
         }

@@ -5,20 +5,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 from ansible.errors import AnsibleFilterError
-
-PLUGINS = Path(__file__).resolve().parents[1]
-# Ansible gives the project's module_utils to modules only; controller plugins share the same
-# plain functions by importing them from the same place.
-if str(PLUGINS / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(PLUGINS / "module_utils"))
-
-from ansible.module_utils import opsbook_maintenance as m
-from ansible.module_utils import opsbook_security as s
+from ansible_collections.opsbook.runbooks.plugins.module_utils import maintenance as m
+from ansible_collections.opsbook.runbooks.plugins.module_utils import security as s
 
 
 def maintenance_guard(
@@ -457,27 +448,27 @@ class FilterModule:
         return {
             name: wrap(func)
             for name, func in {
-                "opsbook_maintenance_guard": maintenance_guard,
-                "opsbook_unused_indexes_for": unused_indexes_for,
-                "opsbook_mongodb_size_map": mongodb_size_map,
-                "opsbook_size_growth": m.size_growth,
-                "opsbook_redis_figures": m.redis_figures,
-                "opsbook_redis_observations": redis_observations,
-                "opsbook_tls_endpoints": tls_endpoints,
-                "opsbook_certificate_rows": certificate_rows,
-                "opsbook_certificate_observations": certificate_observations,
-                "opsbook_capacity_disk_sample": capacity_disk_sample,
-                "opsbook_capacity_named_sample": capacity_named_sample,
-                "opsbook_capacity_backup_samples": capacity_backup_samples,
-                "opsbook_capacity_add": m.add_samples,
-                "opsbook_maintenance_report": maintenance_report,
-                "opsbook_capacity_rows": m.capacity_rows,
-                "opsbook_capacity_svg": m.capacity_svg,
-                "opsbook_security_file_entries": s.file_entries,
-                "opsbook_security_file_findings": s.file_findings,
-                "opsbook_security_postgres_findings": s.postgres_findings,
-                "opsbook_security_container_findings": s.containers_findings,
-                "opsbook_security_sshd_findings": s.sshd_findings,
-                "opsbook_security_accept": s.accept,
+                "maintenance_guard": maintenance_guard,
+                "unused_indexes_for": unused_indexes_for,
+                "mongodb_size_map": mongodb_size_map,
+                "size_growth": m.size_growth,
+                "redis_figures": m.redis_figures,
+                "redis_observations": redis_observations,
+                "tls_endpoints": tls_endpoints,
+                "certificate_rows": certificate_rows,
+                "certificate_observations": certificate_observations,
+                "capacity_disk_sample": capacity_disk_sample,
+                "capacity_named_sample": capacity_named_sample,
+                "capacity_backup_samples": capacity_backup_samples,
+                "capacity_add": m.add_samples,
+                "maintenance_report": maintenance_report,
+                "capacity_rows": m.capacity_rows,
+                "capacity_svg": m.capacity_svg,
+                "security_file_entries": s.file_entries,
+                "security_file_findings": s.file_findings,
+                "security_postgres_findings": s.postgres_findings,
+                "security_container_findings": s.containers_findings,
+                "security_sshd_findings": s.sshd_findings,
+                "security_accept": s.accept,
             }.items()
         }

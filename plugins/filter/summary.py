@@ -179,4 +179,4 @@ def daily_summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"opsbook_summary_observations": summary_observations, "opsbook_daily_summary": daily_summary}
+        return {"summary_observations": summary_observations, "daily_summary": daily_summary}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ansible.module_utils.opsbook_catalog import (
+from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
     ESCALATION_LABEL,
     ROUTE_TIMINGS,
     SEVERITY_RE,

@@ -1,0 +1,26 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Filters of the credential_rotation role; the logic lives in module_utils/opsbook_credentials.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.opsbook.runbooks.plugins.module_utils import credentials as oc
+from ansible_collections.opsbook.runbooks.plugins.module_utils.filters import filter_errors
+
+_wrap = filter_errors(oc.RotationError)
+
+
+class FilterModule:
+    """opsbook_rotation_plan, opsbook_rotation_secrets, opsbook_rotation_store, opsbook_url_user,
+    opsbook_rotation_describe."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "rotation_plan": _wrap(oc.rotation_plan),
+            "rotation_secrets": _wrap(oc.rotation_secrets),
+            "rotation_store": _wrap(oc.rotation_store),
+            "url_user": _wrap(oc.url_user),
+            "rotation_describe": _wrap(oc.describe_user),
+        }

@@ -1,0 +1,28 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Filters of the incident, forensics and emergency playbooks; the logic lives in
+module_utils/opsbook_incident.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.opsbook.runbooks.plugins.module_utils import incident as inc
+from ansible_collections.opsbook.runbooks.plugins.module_utils.filters import filter_errors
+
+_wrap = filter_errors(inc.IncidentError)
+
+
+class FilterModule:
+    """opsbook_severity, opsbook_incident_assess, opsbook_compare_counts, opsbook_rollback_criteria,
+    opsbook_invalid_addresses, opsbook_redact_inspect."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "severity": _wrap(inc.severity),
+            "incident_assess": _wrap(inc.assess),
+            "compare_counts": _wrap(inc.compare_counts),
+            "rollback_criteria": _wrap(inc.rollback_criteria),
+            "invalid_addresses": _wrap(inc.invalid_addresses),
+            "redact_inspect": _wrap(inc.redact_inspect),
+        }

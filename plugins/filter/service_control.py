@@ -1,0 +1,32 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Filters of the service_control role; the logic lives in module_utils/opsbook_service_control.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.opsbook.runbooks.plugins.module_utils import service_control as sc
+from ansible_collections.opsbook.runbooks.plugins.module_utils.filters import filter_errors
+
+_wrap = filter_errors(sc.ServiceControlError)
+
+
+class FilterModule:
+    """opsbook_env_file_update, opsbook_env_file_parse, opsbook_compose_status, opsbook_k8s_status,
+    opsbook_image_override, opsbook_previous_image, opsbook_attach_logs, opsbook_k8s_env, opsbook_k8s_log_entry,
+    opsbook_unsettled."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "env_file_update": _wrap(sc.env_file_update),
+            "env_file_parse": _wrap(sc.env_file_parse),
+            "compose_status": _wrap(sc.compose_status),
+            "k8s_status": _wrap(sc.k8s_status),
+            "image_override": _wrap(sc.image_override),
+            "previous_image": _wrap(sc.previous_image),
+            "attach_logs": _wrap(sc.attach_logs),
+            "k8s_env": _wrap(sc.k8s_env),
+            "k8s_log_entry": _wrap(sc.k8s_log_entry),
+            "unsettled": _wrap(sc.unsettled),
+        }
