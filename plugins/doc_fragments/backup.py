@@ -1,7 +1,7 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
 """Options shared by opsbook's backup modules, mirrored by the argument-spec builders of
-plugins/module_utils/opsbook_backup.py: DOCUMENTATION (writer_argument_spec) for the writers
+plugins/module_utils/backup.py: DOCUMENTATION (writer_argument_spec) for the writers
 mongodb_backup, postgres_backup, files_backup; CATALOG (catalog_argument_spec) for backup_info,
 backup_retention, backup_offsite; RESTORE (restore_argument_spec) for backup_verify, backup_restore."""
 
@@ -39,7 +39,7 @@ options:
     default: 0
 """
 
-    # extends_documentation_fragment: opsbook_backup.catalog
+    # extends_documentation_fragment: opsbook.runbooks.backup.catalog
     CATALOG = r"""
 options:
   root:
@@ -53,7 +53,7 @@ options:
     default: []
 """
 
-    # extends_documentation_fragment: opsbook_backup.restore (with opsbook_mongodb)
+    # extends_documentation_fragment: opsbook.runbooks.backup.restore (with opsbook.runbooks.mongodb)
     RESTORE = r"""
 options:
   root:

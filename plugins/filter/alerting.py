@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE in the repository root)
 """Filters of the alerting role: the Prometheus rules, the Alertmanager configuration and the
 Prometheus configuration rendered from the alert catalog and the inventory. The logic lives in
-module_utils/opsbook_catalog.py, opsbook_alertmanager.py and opsbook_prometheus.py."""
+module_utils/catalog.py, alertmanager.py and prometheus.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
-"""Filters of the credential_rotation role; the logic lives in module_utils/opsbook_credentials.py."""
+"""Filters of the credential_rotation role; the logic lives in module_utils/credentials.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ _wrap = filter_errors(oc.RotationError)
 
 
 class FilterModule:
-    """opsbook_rotation_plan, opsbook_rotation_secrets, opsbook_rotation_store, opsbook_url_user,
-    opsbook_rotation_describe."""
+    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
 
     def filters(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,7 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
 """Filters of the incident, forensics and emergency playbooks; the logic lives in
-module_utils/opsbook_incident.py."""
+module_utils/incident.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ _wrap = filter_errors(inc.IncidentError)
 
 
 class FilterModule:
-    """opsbook_severity, opsbook_incident_assess, opsbook_compare_counts, opsbook_rollback_criteria,
-    opsbook_invalid_addresses, opsbook_redact_inspect."""
+    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
 
     def filters(self) -> dict[str, Any]:
         return {

@@ -1,6 +1,6 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
-"""Filters of the maintenance roles; the logic lives in module_utils/opsbook_maintenance.py."""
+"""Filters of the maintenance roles; the logic lives in module_utils/maintenance.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
-"""Filters of the node_maintenance role; the logic lives in module_utils/opsbook_node_maintenance.py."""
+"""Filters of the node_maintenance role; the logic lives in module_utils/node_maintenance.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ _wrap = filter_errors(nm.NodeMaintenanceError)
 
 
 class FilterModule:
-    """opsbook_drain_plan, opsbook_eviction_groups, opsbook_drain_outcome, opsbook_node_summary,
-    opsbook_deployment_readiness."""
+    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
 
     def filters(self) -> dict[str, Any]:
         return {

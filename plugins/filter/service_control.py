@@ -1,6 +1,6 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
-"""Filters of the service_control role; the logic lives in module_utils/opsbook_service_control.py."""
+"""Filters of the service_control role; the logic lives in module_utils/service_control.py."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ _wrap = filter_errors(sc.ServiceControlError)
 
 
 class FilterModule:
-    """opsbook_env_file_update, opsbook_env_file_parse, opsbook_compose_status, opsbook_k8s_status,
-    opsbook_image_override, opsbook_previous_image, opsbook_attach_logs, opsbook_k8s_env, opsbook_k8s_log_entry,
-    opsbook_unsettled."""
+    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
 
     def filters(self) -> dict[str, Any]:
         return {

@@ -265,7 +265,7 @@ def push(
 
 
 def connection_argument_spec() -> dict[str, Any]:
-    """The options every Alertmanager module shares (doc fragment opsbook_alertmanager)."""
+    """The options every Alertmanager module shares (doc fragment opsbook.runbooks.alertmanager)."""
     return {
         "url": {"type": "str", "required": True},
         "url_username": {"type": "str", "no_log": False},

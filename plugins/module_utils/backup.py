@@ -577,7 +577,7 @@ def prometheus_text(catalog: dict[str, Any]) -> str:
 
 
 def writer_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The options every backup writer module takes (the opsbook_backup doc fragment), plus its own."""
+    """The options every backup writer module takes (the opsbook.runbooks.backup doc fragment), plus its own."""
     spec: dict[str, dict[str, Any]] = {
         "root": {"type": "path", "required": True},
         "target": {"type": "str", "required": True},
@@ -590,7 +590,7 @@ def writer_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def catalog_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The options of the modules that work on the catalog's targets (the opsbook_backup.catalog
+    """The options of the modules that work on the catalog's targets (the opsbook.runbooks.backup.catalog
     doc fragment: backup_info, backup_retention, backup_offsite), plus the module's own."""
     spec: dict[str, dict[str, Any]] = {
         "root": {"type": "path", "required": True},
@@ -602,7 +602,7 @@ def catalog_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def restore_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The options of the modules that restore a backup, into scratch or over the original (the
-    opsbook_backup.restore doc fragment: backup_verify, backup_restore), plus the module's own.
+    opsbook.runbooks.backup.restore doc fragment: backup_verify, backup_restore), plus the module's own.
     They reach the servers with the MongoDB login options: wrap it in mongodb_argument_spec()."""
     spec: dict[str, dict[str, Any]] = {
         "root": {"type": "path", "required": True},

@@ -1,7 +1,7 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
 """Connection options and client factory shared by opsbook's MongoDB modules
-(documented by the opsbook_mongodb doc fragment)."""
+(documented by the opsbook.runbooks.mongodb doc fragment)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 Compose containers and Kubernetes Deployments, and the image history a rollback reads.
 
 They take data (file contents, Docker and Kubernetes API replies) and return data, so unit tests
-call them without Ansible; plugins/filter/opsbook_service_control.py exposes them as filters."""
+call them without Ansible; plugins/filter/service_control.py exposes them as filters."""
 
 from __future__ import annotations
 

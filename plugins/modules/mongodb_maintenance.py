@@ -20,7 +20,7 @@ description:
   - The index usage report is M(mongodb_health)'s C(indexes) check; this module does not repeat it.
 version_added: "0.1.0"
 author: opsbook contributors
-extends_documentation_fragment: [opsbook_mongodb]
+extends_documentation_fragment: [opsbook.runbooks.mongodb]
 options:
   sizes:
     description: Read database and collection sizes.

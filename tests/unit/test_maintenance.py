@@ -1,4 +1,4 @@
-"""Routine maintenance logic (plugins/module_utils/opsbook_maintenance.py and the
+"""Routine maintenance logic (plugins/module_utils/maintenance.py and the
 opsbook_maintenance filters) on fixed datetimes and data shaped like the servers' replies: the
 window and freeze guard, which logs are compressed, retention in batches, where compact runs,
 unused indexes from MongoDB's $indexStats (FerretDB has none), Redis INFO, certificate days, the

@@ -1,4 +1,4 @@
-"""The monthly security configuration checks (plugins/module_utils/opsbook_security.py and the
+"""The monthly security configuration checks (plugins/module_utils/security.py and the
 opsbook_security_* filters): secret file modes from ansible.builtin.stat results, MongoDB, Redis
 and PostgreSQL replies shaped like the servers', `docker inspect` output, accepted risks, the
 report's section and status, and the TLS probe against local servers that do and do not accept

@@ -1,4 +1,4 @@
-"""The plain functions behind credential rotation (module_utils/opsbook_credentials.py): URLs,
+"""The plain functions behind credential rotation (module_utils/credentials.py): URLs,
 the plan (which user is in use, which one takes over), API keys with a grace period, Redis ACL
 rules and sessions, PostgreSQL SCRAM verifiers, and the vault store's text."""
 
