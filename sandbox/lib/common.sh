@@ -48,6 +48,8 @@ FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.0}"
 MONGO_TOOLS_VERSION="${MONGO_TOOLS_VERSION:-v0.0.0-20240724183527-6d4f001be3fc}"
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.29.7}"
 BASE_IMAGE_TAG=opsbook/base:bookworm
+# The fleet (OPSBOOK_SANDBOX_FLEET=1, sandbox/components/fleet.sh): plain Debian hosts reached over SSH.
+FLEET_IMAGE_TAG=opsbook/host:bookworm
 APP_IMAGE_TAG="${APP_IMAGE_TAG:-opsbook/app:1.0}"
 # Kubernetes v1.37.2 is the newest release and needs Go 1.26 (go.mod: go 1.26.0). etcd 3.6 is the line
 # Kubernetes 1.37 is tested with; Debian 12's etcd-server is 3.4.23, older than the 3.4.29 whose
