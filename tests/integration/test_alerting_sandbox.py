@@ -122,7 +122,10 @@ def push_playbook(tmp_path: Path, run_id: str, state: str) -> dict[str, Any]:
                         *[
                             {
                                 "name": f"Push the alerts ({attempt})",
-                                "ansible.builtin.include_role": {"name": "opsbook.runbooks.alerting", "tasks_from": "push"},
+                                "ansible.builtin.include_role": {
+                                    "name": "opsbook.runbooks.alerting",
+                                    "tasks_from": "push",
+                                },
                                 "vars": {
                                     "alerting_push_alerts": "{{ checked.alerts }}",
                                     "alerting_push_labels": {"source": "opsbook-test", "run": run_id},
@@ -133,7 +136,10 @@ def push_playbook(tmp_path: Path, run_id: str, state: str) -> dict[str, Any]:
                         ],
                         {
                             "name": "List the active alerts of this run",
-                            "ansible.builtin.include_role": {"name": "opsbook.runbooks.alerting", "tasks_from": "active"},
+                            "ansible.builtin.include_role": {
+                                "name": "opsbook.runbooks.alerting",
+                                "tasks_from": "active",
+                            },
                             "vars": {"alerting_active_filters": [f'run="{run_id}"']},
                         },
                         {
