@@ -17,6 +17,11 @@ DEMO_PLAYBOOK ?= playbooks/health_check.yml
 ifeq ($(K8S),1)
 export OPSBOOK_SANDBOX_KUBERNETES := 1
 endif
+# FLEET=1 (or OPSBOOK_SANDBOX_FLEET=1) adds the fleet of plain Debian hosts reached over SSH
+# (sandbox/components/fleet.sh, inventories/fleet; docs/sandbox.md).
+ifeq ($(FLEET),1)
+export OPSBOOK_SANDBOX_FLEET := 1
+endif
 
 .PHONY: help venv install sandbox-up sandbox-down sandbox-status sandbox-clean demo \
         lint syntax unit integration molecule test clean

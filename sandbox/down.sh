@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 for c in "$SANDBOX_DIR"/components/*.sh; do source "$c"; done
 [ -d "$RUN_DIR" ] || exit 0
 
+fleet_down
 kubernetes_down
 nginx_down
 app_down

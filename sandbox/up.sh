@@ -19,4 +19,6 @@ nginx_up
 monitoring_configure
 # The Kubernetes control plane is opt-in (OPSBOOK_SANDBOX_KUBERNETES=1, `make sandbox-up K8S=1`).
 if kubernetes_enabled; then kubernetes_up; fi
+# The fleet of SSH hosts is opt-in (OPSBOOK_SANDBOX_FLEET=1, `make sandbox-up FLEET=1`).
+if fleet_enabled; then fleet_up; fi
 "$SANDBOX_DIR/status.sh"

@@ -52,6 +52,11 @@ ExecStart=/usr/bin/ssh-keygen -A
 WantedBy=multi-user.target
 UNIT
 ln -s /etc/systemd/system/ssh-hostkeys.service "$rootfs/etc/systemd/system/multi-user.target.wants/ssh-hostkeys.service"
+# The one concession to running as an unprivileged container: services that ask systemd for a
+# user namespace of their own (PrivateUsers=, e.g. Debian's redis-server) cannot get one here,
+# and would not start. Every other sandboxing option of the packages' units stays as shipped.
+mkdir -p "$rootfs/etc/systemd/system/service.d"
+printf '[Service]\nPrivateUsers=no\n' >"$rootfs/etc/systemd/system/service.d/opsbook-container.conf"
 # Units that have nothing to do in a container (no consoles, no kernel modules to load).
 for unit in getty@tty1.service console-getty.service systemd-modules-load.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
