@@ -33,7 +33,7 @@ for build in ferretdb mongo-tools compose base-image; do
 done
 # The Kubernetes control plane is opt-in: its cold build takes several minutes.
 if [ "${OPSBOOK_SANDBOX_FLEET:-0}" = 1 ]; then
-  "$SANDBOX_DIR/build/host-image.sh" || die "building the fleet's host image failed" "$LOG_DIR/build-host-image.log"
+  "$SANDBOX_DIR/build/host-image.sh" >/dev/null || die "building the fleet's host image failed" "$LOG_DIR/build-host-image.log"
 fi
 if [ "${OPSBOOK_SANDBOX_KUBERNETES:-0}" = 1 ]; then
   "$SANDBOX_DIR/build/kubernetes.sh" || die "building the Kubernetes control plane failed" "$LOG_DIR/build-kubernetes.log"

@@ -4,7 +4,8 @@
 # systemd as init, nothing of opsbook's (no pymongo, psycopg2, redis, docker or boto3 libraries,
 # no mongo-tools, no database clients). An `ops` user becomes root through sudo; SSH takes keys
 # only; host keys are made on each host's first boot. The root filesystem is cached as a tarball
-# in $CACHE_DIR and imported as $FLEET_IMAGE_TAG by sandbox/components/fleet.sh.
+# in $CACHE_DIR, keyed by this script and its package list; the script prints the tarball's path,
+# which sandbox/components/fleet.sh imports as $FLEET_IMAGE_TAG-<key>.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 ensure_dirs
@@ -13,7 +14,7 @@ PACKAGES=python3,openssh-server,sudo,ca-certificates,systemd,systemd-sysv
 MIRROR="${OPSBOOK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 key="$(printf '%s|%s|%s' "$FLEET_IMAGE_TAG" "$PACKAGES" "$(sha256sum <"${BASH_SOURCE[0]}")" | sha256sum | cut -c1-12)"
 tarball="$CACHE_DIR/host-image-$key.tar"
-[ -s "$tarball" ] && exit 0
+[ -s "$tarball" ] && { echo "$tarball"; exit 0; }
 
 command -v debootstrap >/dev/null || die "building the host image needs debootstrap (sandbox/install.sh installs it)"
 logf="$LOG_DIR/build-host-image.log"
@@ -69,3 +70,4 @@ echo "opsbook-host" >"$rootfs/etc/hostname"
 tar -C "$rootfs" --numeric-owner -cf "$tarball.tmp" . || die "archiving the host image failed"
 mv -f "$tarball.tmp" "$tarball"
 log "built the fleet's host image rootfs in $((SECONDS - start))s: $tarball"
+echo "$tarball"

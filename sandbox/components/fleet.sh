@@ -37,6 +37,8 @@ FLEET_VAULT_PASSWORD_FILE="$FLEET_INVENTORY/vault-password.txt"
 # which the hosts reach and the controller too.
 FLEET_S3_PORT=39000
 FLEET_TLS_NAME=lb1.fleet.opsbook.test
+FLEET_TLS_ALIAS=shop.fleet.opsbook.test
+FLEET_WEBHOOK_LOG="$FLEET_DIR/webhook-sink/notifications.jsonl"
 
 fleet_enabled() { [ "${OPSBOOK_SANDBOX_FLEET:-0}" = 1 ]; }
 
@@ -60,8 +62,9 @@ _fleet_secret() {
 }
 
 fleet_up() {
-  "$SANDBOX_DIR/build/host-image.sh" || die "building the fleet's host image failed" "$LOG_DIR/build-host-image.log"
-  _fleet_image_import
+  local tarball
+  tarball="$("$SANDBOX_DIR/build/host-image.sh")" || die "building the fleet's host image failed" "$LOG_DIR/build-host-image.log"
+  _fleet_image_import "$tarball"
   _fleet_network
   _fleet_ssh_key
   local entry
@@ -69,17 +72,55 @@ fleet_up() {
   for entry in "${FLEET_HOSTS[@]}"; do _fleet_wait_ssh "${entry%%:*}" "${entry#*:}"; done
   _fleet_known_hosts
   start_daemon fleet-s3 -- "$REPO_DIR/.venv/bin/moto_server" -H "$FLEET_GATEWAY" -p "$FLEET_S3_PORT"
+  mkdir -p "$(dirname "$FLEET_WEBHOOK_LOG")"
+  start_daemon fleet-webhook-sink -- python3 "$SANDBOX_DIR/tools/webhook_sink.py" \
+    --host "$FLEET_GATEWAY" --port "$WEBHOOK_SINK_PORT" --out "$FLEET_WEBHOOK_LOG"
+  _fleet_ca
   for entry in "${FLEET_HOSTS[@]}"; do _fleet_provision "${entry%%:*}"; done
+  _fleet_app_up
 }
 
+# The application's containers live in app1's network namespace: when app1 was recreated or
+# restarted they must join its new one, which only recreating them does.
+_fleet_app_up() {
+  (exec 3<>"/dev/tcp/$(_fleet_address app1)/8000") 2>/dev/null && return 0
+  log "fleet: (re)creating the application's containers in app1's network namespace"
+  _fleet_exec app1 sh -c 'cd /srv/opsbook && docker compose up -d --force-recreate --wait --wait-timeout 90' \
+    >>"$LOG_DIR/fleet.log" 2>&1 || die "fleet: the application on app1 did not come up" "$LOG_DIR/fleet.log"
+}
+
+# The fleet's own CA (its TLS names are those of lb1) and the certificate of lb1; every host
+# trusts the CA (common.sh adds it to the system's store) and resolves the TLS names (--add-host).
+_fleet_ca() {
+  local tls="$FLEET_DIR/tls"
+  mkdir -p "$tls"; chmod 0700 "$tls"
+  if [ ! -s "$tls/server.crt" ]; then
+    (umask 077
+     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=opsbook fleet CA" \
+       -keyout "$tls/ca.key" -out "$tls/ca.crt"
+     openssl req -newkey rsa:2048 -nodes -subj "/CN=$FLEET_TLS_NAME" -keyout "$tls/server.key" -out "$tls/server.csr"
+     printf 'subjectAltName=DNS:%s,DNS:%s\nextendedKeyUsage=serverAuth\n' "$FLEET_TLS_NAME" "$FLEET_TLS_ALIAS" >"$tls/server.ext"
+     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 365 \
+       -extfile "$tls/server.ext" -out "$tls/server.crt") >>"$LOG_DIR/fleet.log" 2>&1 \
+      || die "fleet: openssl could not make the fleet's CA and certificate" "$LOG_DIR/fleet.log"
+    chmod 0644 "$tls/ca.crt" "$tls/server.crt"
+  fi
+  local entry
+  for entry in "${FLEET_HOSTS[@]}"; do
+    _fleet_exec "${entry%%:*}" test -s /usr/local/share/ca-certificates/opsbook-fleet-ca.crt \
+      || _fleet_put "${entry%%:*}" 0644 /usr/local/share/ca-certificates/opsbook-fleet-ca.crt <"$tls/ca.crt"
+  done
+}
+
+# _fleet_image_import TARBALL: the image of that root filesystem, tagged with its key
+# ($FLEET_IMAGE_TAG-<key>), so a changed build makes new hosts from the new image.
 _fleet_image_import() {
-  sandbox_docker image inspect "$FLEET_IMAGE_TAG" >/dev/null 2>&1 && return 0
-  local tarball
-  tarball="$(ls -t "$CACHE_DIR"/host-image-*.tar 2>/dev/null | head -n1)"
-  [ -s "$tarball" ] || die "no host image rootfs in $CACHE_DIR; run sandbox/build/host-image.sh"
-  log "importing $tarball as $FLEET_IMAGE_TAG"
-  sandbox_docker import --change 'CMD ["/lib/systemd/systemd"]' \
-    "$tarball" "$FLEET_IMAGE_TAG" >/dev/null || die "importing the fleet's host image failed"
+  local key="${1##*/host-image-}"
+  FLEET_IMAGE="$FLEET_IMAGE_TAG-${key%.tar}"
+  sandbox_docker image inspect "$FLEET_IMAGE" >/dev/null 2>&1 && return 0
+  log "importing $1 as $FLEET_IMAGE"
+  sandbox_docker import --change 'CMD ["/lib/systemd/systemd"]' "$1" "$FLEET_IMAGE" >/dev/null \
+    || die "importing the fleet's host image failed"
 }
 
 _fleet_network() {
@@ -110,10 +151,11 @@ _fleet_host_start() {
     # systemd as init in an unprivileged container: cgroups read-only, /run on tmpfs. NET_ADMIN
     # lets nftables (the security incident's firewall) work in the host's own network namespace.
     sandbox_docker create --name "$c" --hostname "$name" --network "$FLEET_NETWORK" --ip "$address" \
-      --network-alias "$name" --label opsbook.fleet=1 --stop-signal SIGRTMIN+3 --tmpfs /run --tmpfs /run/lock \
+      --network-alias "$name" --add-host "$FLEET_TLS_NAME:$(_fleet_address lb1)" \
+      --add-host "$FLEET_TLS_ALIAS:$(_fleet_address lb1)" --label opsbook.fleet=1 --stop-signal SIGRTMIN+3 --tmpfs /run --tmpfs /run/lock \
       -v /sys/fs/cgroup:/sys/fs/cgroup:ro --cap-add NET_ADMIN \
       -v "$CACHE_DIR/fleet-apt/$name:/var/cache/apt/archives" "${extra[@]}" \
-      "$FLEET_IMAGE_TAG" >>"$LOG_DIR/fleet.log" 2>&1 || die "fleet: creating host $name failed" "$LOG_DIR/fleet.log"
+      "$FLEET_IMAGE" >>"$LOG_DIR/fleet.log" 2>&1 || die "fleet: creating host $name failed" "$LOG_DIR/fleet.log"
     sandbox_docker cp "$FLEET_DIR/ssh/id_ed25519.pub" "$c:/home/ops/.ssh/authorized_keys" >>"$LOG_DIR/fleet.log" 2>&1 \
       || die "fleet: installing the SSH key on $name failed" "$LOG_DIR/fleet.log"
   fi
@@ -233,20 +275,9 @@ _fleet_finish_app1() { :; }
 
 _fleet_prepare_lb1() {
   local tls="$FLEET_DIR/tls"
-  mkdir -p "$tls"; chmod 0700 "$tls"
-  if [ ! -s "$tls/ca.crt" ]; then
-    (umask 077
-     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=opsbook fleet CA" \
-       -keyout "$tls/ca.key" -out "$tls/ca.crt"
-     openssl req -newkey rsa:2048 -nodes -subj "/CN=$FLEET_TLS_NAME" -keyout "$tls/server.key" -out "$tls/server.csr"
-     printf 'subjectAltName=DNS:%s,DNS:shop.fleet.opsbook.test\nextendedKeyUsage=serverAuth\n' "$FLEET_TLS_NAME" >"$tls/server.ext"
-     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 365 \
-       -extfile "$tls/server.ext" -out "$tls/server.crt") >>"$LOG_DIR/fleet.log" 2>&1
-    chmod 0644 "$tls/ca.crt" "$tls/server.crt"
-  fi
   _fleet_put lb1 0644 "/etc/nginx/tls/$FLEET_TLS_NAME.crt" <"$tls/server.crt"
   _fleet_put lb1 0600 "/etc/nginx/tls/$FLEET_TLS_NAME.key" <"$tls/server.key"
-  printf 'APP_ADDRESS=%s\nTLS_NAME=%s\n' "$(_fleet_address app1)" "$FLEET_TLS_NAME" | _fleet_put lb1 0600 /root/.fleet-provision.env
+  printf 'APP_ADDRESS=%s\nTLS_NAME=%s\nTLS_ALIAS=%s\n' "$(_fleet_address app1)" "$FLEET_TLS_NAME" "$FLEET_TLS_ALIAS" | _fleet_put lb1 0600 /root/.fleet-provision.env
 }
 _fleet_finish_lb1() { :; }
 
@@ -272,6 +303,7 @@ fleet_check() {
 
 fleet_down() {
   stop_daemon fleet-s3
+  stop_daemon fleet-webhook-sink
   [ -S "$DOCKER_SOCK" ] || return 0
   local ids
   ids="$(sandbox_docker ps -q --filter label=opsbook.fleet=1 2>/dev/null)"

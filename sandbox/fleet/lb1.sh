@@ -10,7 +10,7 @@ upstream opsbook_api {
 }
 server {
   listen 443 ssl;
-  server_name $TLS_NAME shop.fleet.opsbook.test;
+  server_name $TLS_NAME $TLS_ALIAS;
   ssl_certificate /etc/nginx/tls/$TLS_NAME.crt;
   ssl_certificate_key /etc/nginx/tls/$TLS_NAME.key;
   ssl_protocols TLSv1.2 TLSv1.3;

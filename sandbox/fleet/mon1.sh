@@ -28,4 +28,6 @@ scrape_configs:
     static_configs:
       - targets: ["$DB_ADDRESS:8088"]
 CONF
+# opsbook's alerting role reloads both through their /-/reload endpoints.
+grep -q 'web.enable-lifecycle' /etc/default/prometheus || sed -i 's/^ARGS="/ARGS="--web.enable-lifecycle /' /etc/default/prometheus
 systemctl restart prometheus prometheus-alertmanager
