@@ -1,0 +1,16 @@
+# Copyright: opsbook contributors
+# Apache License 2.0 (see LICENSE in the repository root)
+"""Filters of the host_requirements role; the logic lives in module_utils/host_requirements.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.opsbook.runbooks.plugins.module_utils import host_requirements as hr
+
+
+class FilterModule:
+    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"host_requirements_plan": hr.plan, "dpkg_missing": hr.dpkg_missing}
