@@ -29,7 +29,7 @@ PYTHON_PACKAGES = {
     "python3-requests": "requests",
     "python3-cryptography": "cryptography",
 }
-_VERSION_RE = re.compile(r"(\d+(?:\.\d+)+)")
+_VERSION_RE = re.compile(r"(\d+(?:\.\d+)*)")
 
 
 def version_tuple(text: str | None) -> tuple[int, ...]:
@@ -97,7 +97,7 @@ def check_python(name: str, minimum: str = "0") -> dict[str, Any]:
     """Import a library as the modules do and compare its version with the minimum."""
     try:
         module = importlib.import_module(name)
-    except Exception as err:  # noqa: BLE001 - any import failure means the library is unusable
+    except Exception as err:  # any import failure means the library is unusable
         return {
             "found": False,
             "version": None,

@@ -117,7 +117,8 @@ commands:
   description: Each command's result.
   returned: always
   type: dict
-  sample: {mongodump: {found: true, path: /usr/local/bin/mongodump, version: 100.10.0, minimum: null, ok: true, error: null}}
+  sample:
+    mongodump: {found: true, path: /usr/local/bin/mongodump, version: 100.10.0, minimum: null, ok: true, error: null}
 paths:
   description: Each path's result.
   returned: always
@@ -133,7 +134,8 @@ problems:
   returned: always
   type: list
   elements: str
-  sample: ["Python library pymongo is missing (ModuleNotFoundError: No module named 'pymongo'): install its Debian package"]
+  sample:
+    - "Python library pymongo is missing (ModuleNotFoundError: No module named 'pymongo'): install its Debian package"
 """
 
 import platform
