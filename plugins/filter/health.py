@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ansible_collections.opsbook.runbooks.plugins.module_utils import check_outcome
+
 # Which catalog metric reports a service as down, by the service's criticality.
 SERVICE_UP_METRIC = {
     "critical": "service_up",
@@ -43,6 +45,33 @@ def services_checked_here(
         if members and members[0] == inventory_hostname:
             mine.append(dict(service))
     return mine
+
+
+# Which name in health_check_checks turns on each health check type ("container" services are
+# read whenever containers are).
+CHECK_OF_TYPE = {
+    "http": "http",
+    "tcp": "tcp",
+    "mongodb": "mongodb",
+    "pg_isready": "postgres",
+    "redis_ping": "redis",
+    "container": "containers",
+}
+
+
+def asked_checks(
+    services: Iterable[Mapping[str, Any]], groups: Mapping[str, list[str]], checks: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Every service check the run was asked to make, with the host that was to make it: the
+    first host of the service's group, for the check types health_check_checks turns on."""
+    checks = set(checks)
+    asked = []
+    for service in services:
+        kind = service["health_check"]["type"]
+        members = groups.get(service_group(service)) or []
+        if members and (CHECK_OF_TYPE.get(kind) in checks or (kind == "container" and "logs" in checks)):
+            asked.append({"service": dict(service), "host": members[0]})
+    return asked
 
 
 def _samples(value: Any, host: str) -> list[dict[str, Any]]:
@@ -164,9 +193,14 @@ RECORDERS = {"mongodb": _mongodb_record, "postgres": _pg_record, "redis": _redis
 
 
 def check_records(results: Iterable[Mapping[str, Any]], kind: str, host: str) -> list[dict[str, Any]]:
-    """Service records from a looped check's results (each carries its service as `item`)."""
+    """Service records from a looped check's results (each carries its service as `item`). A
+    check that could not run (check_outcome.broken_reason) is neither up nor down."""
     records = []
     for result in results:
+        reason = check_outcome.broken_reason(result)
+        if reason:
+            records.append(check_outcome.broken_record(result["item"], host, reason))
+            continue
         up, detail = RECORDERS[kind](result)
         records.append(service_record(result["item"], host, up, detail))
     return records
@@ -187,6 +221,8 @@ def check_observations(
             obs.setdefault(metric, []).append({"labels": {"service": service, **(labels or {})}, "value": value})
 
     for result in results:
+        if check_outcome.broken_reason(result):  # the check did not run: nothing is known
+            continue
         name = result["item"]["name"]
         if kind == "mongodb":
             for metric, value in (result.get("observations") or {}).items():
@@ -204,6 +240,8 @@ def check_observations(
             if hits + misses >= REDIS_MIN_LOOKUPS:
                 add("redis_hit_rate_percent", name, _pct(hits, hits + misses))
     for result in extra or []:
+        if check_outcome.broken_reason(result):
+            continue
         rows = result.get("query_result") or []
         if rows:
             add("db_pool_utilisation_percent", result["item"]["item"]["name"], rows[0].get("used_percent"))
@@ -323,6 +361,7 @@ def backup_freshness(
 # What the main entry point registers on each host, by the key of the host's result.
 RESULT_VARS = {
     "host": "__health_check_host",
+    "broken_phases": "__health_check_broken_phases",
     "services": "__health_check_services",
     "service_observations": "__health_check_service_observations",
     "figures": "__health_check_figures",
@@ -360,8 +399,46 @@ def health_results(hostvars: Mapping[str, Any], hosts: Iterable[str]) -> dict[st
             "log_errors": raw.get("log_errors") or {},
             "notes": raw.get("notes") or [],
             "backups": raw.get("backups") or {},
+            "broken_phases": raw.get("broken_phases") or [],
         }
     return results
+
+
+def checked_results(
+    results: Mapping[str, Mapping[str, Any]],
+    services: Iterable[Mapping[str, Any]],
+    groups: Mapping[str, list[str]],
+    checks: Iterable[str],
+    hosts: Iterable[str],
+) -> dict[str, Any]:
+    """The hosts' results with every check that was asked for and did not run added as a
+    "could not check" row to its checker host (an unreachable host gets a result of its own
+    holding only those rows), and a host whose figures were asked for but are missing noted."""
+    checks = list(checks)
+    merged = {host: dict(result) for host, result in results.items()}
+    records = [record for result in merged.values() for record in result.get("services") or []]
+    notes = {}
+    for host in hosts:
+        if host in merged:
+            notes[host] = list(merged[host].get("broken_phases") or [])
+        else:
+            notes[host] = [f"the checker host {host} was unreachable or ran nothing"]
+    missing = check_outcome.missing_checks(asked_checks(services, groups, checks), records, notes)
+    for row in missing:
+        entry = merged.setdefault(row["host"], {"host": {}, "services": [], "observations": {}, "unreached": True})
+        entry["services"] = [*entry.get("services", []), row]
+    for host, result in merged.items():
+        broken = check_outcome.broken_checks(result.get("services") or [])
+        if "host" in checks and not result.get("unreached") and not result.get("host"):
+            reason = "; ".join(map(check_outcome.phase_reason, notes.get(host) or [])) or "the figures were not read"
+            broken.append({"check": "host", "service": "", "host": host, "reason": reason})
+        result["broken"] = broken
+    return merged
+
+
+def broken_observations(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """CheckBroken's samples: one per check of checked_results() that could not run."""
+    return check_outcome.observations([b for host in sorted(results) for b in results[host].get("broken") or []])
 
 
 def result_services(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -370,7 +447,11 @@ def result_services(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, 
 
 def host_observations(hosts: Iterable[str], results: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """host_up per host of the inventory: 0 for a host that returned no result (unreachable)."""
-    return {"host_up": [{"labels": {"host": h}, "value": int(h in results)} for h in hosts]}
+    return {
+        "host_up": [
+            {"labels": {"host": h}, "value": int(h in results and not results[h].get("unreached"))} for h in hosts
+        ]
+    }
 
 
 def _fmt(value: Any, suffix: str = "") -> str:
@@ -389,8 +470,10 @@ def health_report(
     hosts = list(hosts)
     services = sorted(result_services(results), key=lambda s: (s["status"] != "critical", s["name"]))
     alerts = list(evaluation.get("alerts") or [])
-    unreachable = [h for h in hosts if h not in results] if hosts_checked else []
+    answered = {h for h, r in results.items() if not r.get("unreached")}
+    unreachable = [h for h in hosts if h not in answered] if hosts_checked else []
     up = [s for s in services if s["up"]]
+    broken = [b for host in sorted(results) for b in results[host].get("broken") or []]
     status = evaluation.get("status") or "unknown"
     worst = evaluation.get("worst_severity")
     lines = [
@@ -399,6 +482,9 @@ def health_report(
         + (f" (unreachable: {', '.join(unreachable)})" if unreachable else "")
         + f"; {len(up)}/{len(services)} services up",
     ]
+    if broken:
+        lines.append(f"{len(broken)} check(s) could not run; what they check is neither up nor down, but unknown:")
+        lines += [f"  could not check {b['service'] or b['check']} on {b['host']}: {b['reason']}" for b in broken[:10]]
     for alert in alerts[:10]:
         where = ", ".join(f"{k}={v}" for k, v in sorted((alert.get("labels") or {}).items()))
         lines.append(
@@ -407,6 +493,14 @@ def health_report(
     if len(alerts) > 10:
         lines.append(f"… and {len(alerts) - 10} more in the report")
     sections: list[dict[str, Any]] = []
+    if broken:
+        sections.append(
+            {
+                "title": "Checks that could not run",
+                "columns": ["check", "service", "checker host", "reason"],
+                "rows": [[b["check"], b["service"], b["host"], b["reason"]] for b in broken],
+            }
+        )
 
     host_rows = []
     for host in hosts:
@@ -521,6 +615,7 @@ def health_report(
         "services": services,
         "alerts": alerts,
         "sections": sections,
+        "broken_checks": broken,
         "figures": {host: {k: v for k, v in r.items() if k != "services"} for host, r in results.items()},
     }
 
@@ -543,6 +638,8 @@ class FilterModule:
             "log_errors": log_errors,
             "host_results": host_results,
             "health_results": health_results,
+            "checked_results": checked_results,
+            "broken_observations": broken_observations,
             "backup_targets_here": backup_targets_here,
             "backup_freshness": backup_freshness,
             "result_services": result_services,
