@@ -32,7 +32,8 @@ _BROKEN = [
 
 
 def _text(result: Mapping[str, Any]) -> str:
-    parts = [result.get("msg"), result.get("module_stderr"), result.get("exception"), result.get("stderr")]
+    keys = ("msg", "conn_err_msg", "module_stderr", "exception", "stderr")
+    parts = [result.get(key) for key in keys]
     return "\n".join(str(p) for p in parts if p)
 
 
