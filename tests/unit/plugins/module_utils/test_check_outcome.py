@@ -55,7 +55,8 @@ def test_a_server_that_does_not_answer_is_down_not_broken() -> None:
 
 def test_a_refused_login_a_missing_interpreter_and_an_unreachable_host_are_broken() -> None:
     assert broken_reason(PG_LOGIN) == "the server refused the check's login"
-    assert broken_reason(MODULE_FAILURE) == "the check's module failed on the host: /bin/sh: 1: /usr/bin/python3: not found"
+    interpreter = broken_reason(MODULE_FAILURE)
+    assert interpreter == "the check's module failed on the host: /bin/sh: 1: /usr/bin/python3: not found"
     assert broken_reason(
         {"unreachable": True, "msg": "ssh: connect to host 10.0.0.9 port 22: No route to host"}
     ).startswith("the checker host was unreachable")
