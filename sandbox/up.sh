@@ -15,6 +15,9 @@ monitoring_up
 docker_up
 app_up
 nginx_up
+# The data set of the seeds' shape (sandbox/tools/seed_data.py), then FerretDB's oplog.
+seed_up
+ferretdb_oplog
 # Prometheus and Alertmanager run the configuration rendered from the alert catalog.
 monitoring_configure
 # The Kubernetes control plane is opt-in (OPSBOOK_SANDBOX_KUBERNETES=1, `make sandbox-up K8S=1`).

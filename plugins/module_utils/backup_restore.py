@@ -304,6 +304,36 @@ def postgres_drop(connect: Callable[[str], Any], databases: list[str]) -> None:
 # --- files ---------------------------------------------------------------------------------------
 
 
+def unsafe_members(members: list[tarfile.TarInfo], dest: str) -> list[str]:
+    """The members that would land outside `dest` or are not plain files, directories or links
+    inside it (what tarfile's "data" filter refuses), for Pythons without that filter."""
+    root = os.path.realpath(dest)
+    bad = []
+    for member in members:
+        target = os.path.realpath(os.path.join(root, member.name))
+        inside = target == root or target.startswith(root + os.sep)
+        link_ok = True
+        if member.issym() or member.islnk():
+            base = root if member.islnk() else os.path.dirname(target)
+            link = os.path.realpath(os.path.join(base, member.linkname))
+            link_ok = link == root or link.startswith(root + os.sep)
+        if not inside or not link_ok or not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            bad.append(member.name)
+    return bad
+
+
+def safe_extract(archive: tarfile.TarFile, members: list[tarfile.TarInfo], dest: str) -> None:
+    """Extract with tarfile's "data" filter where the Python has it (3.11.4+, 3.12), else only
+    after checking every member stays inside `dest` (Debian 12 ships Python 3.11.2)."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(dest, members=members, filter="data")
+        return
+    bad = unsafe_members(members, dest)
+    if bad:
+        raise BackupError(f"the archive has members that would land outside {dest} or are not files: {bad[:5]}")
+    archive.extractall(dest, members=members)  # every member was checked above
+
+
 def files_restore(record: dict[str, Any], dest: str, identity_file: str | None = None) -> dict[str, Any]:
     """Unpack every set of a files backup under `dest` (tar sets at their original absolute paths
     below dest, rsync sets as dest/<name>/), count the files and compare with the manifest."""
@@ -320,7 +350,7 @@ def files_restore(record: dict[str, Any], dest: str, identity_file: str | None =
                 tarfile.open(plain, "r:gz") as archive,
             ):
                 members = archive.getmembers()
-                archive.extractall(dest, filter="data")
+                safe_extract(archive, members, dest)
             actual[name] = sum(1 for m in members if not m.isdir())
         else:
             target = Path(dest) / name

@@ -31,8 +31,9 @@ options:
     default: []
   oplog:
     description:
-      - V(auto) adds C(--oplog) when the server has C(local.oplog.rs) and O(databases) is empty;
-        V(always) fails when it cannot; V(never) leaves it out.
+      - V(auto) adds C(--oplog) when the server has C(local.oplog.rs) with at least one entry
+        (mongodump needs one to start from; a server that was never written to has none) and
+        O(databases) is empty; V(always) fails when it cannot; V(never) leaves it out.
     type: str
     default: auto
     choices: [auto, always, never]
@@ -131,14 +132,17 @@ def newest_oplog_ts(client):
     return entry["ts"] if entry else None
 
 
-def use_oplog(mode: str, has_oplog: bool, databases: list[str]) -> bool:
+def use_oplog(mode: str, has_oplog: bool, databases: list[str], oplog_empty: bool = False) -> bool:
     if mode == "never":
         return False
-    possible = has_oplog and not databases
+    possible = has_oplog and not oplog_empty and not databases
     if mode == "always" and not possible:
-        why = (
-            "the server has no local.oplog.rs" if not has_oplog else "databases is set (--oplog needs the whole server)"
-        )
+        if not has_oplog:
+            why = "the server has no local.oplog.rs"
+        elif oplog_empty:
+            why = "the oplog has no entry yet to start from"
+        else:
+            why = "databases is set (--oplog needs the whole server)"
         raise BackupError(f"oplog=always but mongodump --oplog is not possible: {why}")
     return possible
 
@@ -151,7 +155,7 @@ def backup(params: dict, check_mode: bool) -> dict:
     try:
         server = client.admin.command("buildInfo")
         has_oplog = "oplog.rs" in client["local"].list_collection_names()
-        oplog = use_oplog(params["oplog"], has_oplog, params["databases"])
+        oplog = use_oplog(params["oplog"], has_oplog, params["databases"], has_oplog and not newest_oplog_ts(client))
         if check_mode:
             return {
                 "changed": True,

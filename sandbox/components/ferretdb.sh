@@ -52,12 +52,20 @@ if not db.command('usersInfo', 'app')['users']:
     # FerretDB 1.24 authenticates but does not authorise: createUser accepts only roles=[]
     # ('support for field "roles" ... is not implemented yet'); see docs/sandbox.md.
     db.command('createUser', 'app', pwd=app_pw, roles=[])
-# With a replica set name, FerretDB 1.24 records writes in local.oplog.rs once that capped
-# collection exists: this is the oplog mongodump --oplog and point-in-time recovery read.
-if 'oplog.rs' not in c['local'].list_collection_names():
-    c['local'].create_collection('oplog.rs', capped=True, size=256 * 1024 * 1024)
 " >>"$LOG_DIR/ferretdb.log" 2>&1 || die "ferretdb: creating user app failed" "$LOG_DIR/ferretdb.log"
   touch "$FERRETDB_DIR/.bootstrapped"
+}
+
+# ferretdb_oplog: with a replica set name, FerretDB 1.24 records writes in local.oplog.rs once that
+# capped collection exists: the oplog mongodump --oplog and point-in-time recovery read. It is made
+# after the data set is seeded (sandbox/components/seed.sh): FerretDB's SQLite backend reads the
+# oplog by scanning it, so an oplog that held the seed's tens of thousands of inserts would make
+# every mongodump --oplog take minutes (docs/sandbox.md).
+ferretdb_oplog() {
+  _ferretdb_admin_python "
+if 'oplog.rs' not in c['local'].list_collection_names():
+    c['local'].create_collection('oplog.rs', capped=True, size=256 * 1024 * 1024)
+" >>"$LOG_DIR/ferretdb.log" 2>&1 || die "ferretdb: creating the oplog failed" "$LOG_DIR/ferretdb.log"
 }
 
 ferretdb_check() {

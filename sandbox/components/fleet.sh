@@ -77,7 +77,26 @@ fleet_up() {
     --host "$FLEET_GATEWAY" --port "$WEBHOOK_SINK_PORT" --out "$FLEET_WEBHOOK_LOG"
   _fleet_ca
   for entry in "${FLEET_HOSTS[@]}"; do _fleet_provision "${entry%%:*}"; done
+  _fleet_seed
   _fleet_app_up
+}
+
+# The data set of the seeds' shape, then db1's oplog (after the seed, as on the loopback sandbox:
+# sandbox/components/ferretdb.sh, ferretdb_oplog).
+_fleet_seed() {
+  { _fleet_secret vault_mongodb_admin_password; _fleet_secret vault_postgres_admin_password
+    _fleet_secret vault_redis_admin_password; } \
+    | "$REPO_DIR/.venv/bin/python" "$SANDBOX_DIR/tools/seed_data.py" --mongodb "$(_fleet_address db1):27017" \
+        --postgres "$(_fleet_address pg1):5432" --postgres-ai "$(_fleet_address pg1):5433" \
+        --redis "$(_fleet_address cache1):6379" >>"$LOG_DIR/fleet.log" 2>&1 \
+    || die "fleet: seeding the data set failed" "$LOG_DIR/fleet.log"
+  _fleet_secret vault_mongodb_admin_password | "$REPO_DIR/.venv/bin/python" -c "
+import sys, pymongo
+c = pymongo.MongoClient(host='$(_fleet_address db1)', port=27017, username='opsbook_admin', password=sys.stdin.read().strip(),
+                        authSource='admin', serverSelectionTimeoutMS=30000, directConnection=True)
+if 'oplog.rs' not in c['local'].list_collection_names():
+    c['local'].create_collection('oplog.rs', capped=True, size=256 * 1024 * 1024)
+" >>"$LOG_DIR/fleet.log" 2>&1 || die "fleet: creating db1's oplog failed" "$LOG_DIR/fleet.log"
 }
 
 # The application's containers live in app1's network namespace: when app1 was recreated or
@@ -221,8 +240,6 @@ c = pymongo.MongoClient(host='$(_fleet_address db1)', port=27017, username='opsb
 db = c['opsbook_app']
 if not db.command('usersInfo', 'app')['users']:
     db.command('createUser', 'app', pwd=app_pw, roles=[])
-if 'oplog.rs' not in c['local'].list_collection_names():
-    c['local'].create_collection('oplog.rs', capped=True, size=256 * 1024 * 1024)
 "
 }
 
