@@ -124,9 +124,8 @@ tls:
        accepted: {TLSv1: false, TLSv1.1: false}, error: null}
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import PYMONGO_IMPORT_ERROR
 from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     mongodb_finding,
     probe_mongodb,
@@ -135,14 +134,6 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     redis_finding,
     tls_finding,
 )
-
-PYMONGO_ERROR: str | None
-try:
-    import pymongo  # noqa: F401
-except ImportError:
-    PYMONGO_ERROR = traceback.format_exc()
-else:
-    PYMONGO_ERROR = None
 
 SERVER = {
     "host": {"type": "str", "required": True},
@@ -172,8 +163,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if params["mongodb"] and PYMONGO_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_ERROR)
+    if params["mongodb"] and PYMONGO_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     timeout = params["timeout"]
     tls = [probe_tls(endpoint, timeout) for endpoint in params["tls_endpoints"]]
     findings = [tls_finding(probe) for probe in tls]
