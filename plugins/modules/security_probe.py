@@ -18,7 +18,10 @@ description:
   - The module sends no credentials, so it has none to leak. A probe that cannot connect is a
     warning finding, not a task failure.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   tls_endpoints:
     description: TLS endpoints, as the certificate check's opsbook_tls_endpoints.
@@ -84,12 +87,6 @@ options:
     default: 10
 requirements:
   - pymongo (for O(mongodb))
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
