@@ -81,7 +81,8 @@ ANSIBLE_TEST_PIP     = $(shell $(PY) -c 'import types; from ansible_test._intern
 collection-install: venv ## Build the collection into dist/ and install it outside the checkout for ansible-test
 	rm -f dist/opsbook-runbooks-*.tar.gz
 	ansible-galaxy collection build --output-path dist/ .
-	ansible-galaxy collection install --force --no-deps -p "$(ANSIBLE_TEST_ROOT)" dist/opsbook-runbooks-*.tar.gz
+	ANSIBLE_GALAXY_COLLECTIONS_PATH_WARNING=false \
+	  ansible-galaxy collection install --force --no-deps -p "$(ANSIBLE_TEST_ROOT)" dist/opsbook-runbooks-*.tar.gz
 	install -D -m 0644 tests/sanity/get_pip.py "$(HOME)/.ansible/test/cache/get_pip_$(ANSIBLE_TEST_PIP).py"
 
 sanity: collection-install ## ansible-test sanity on the installed collection
