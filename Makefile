@@ -73,7 +73,8 @@ syntax: venv ## ansible-playbook --syntax-check on every playbook
 # artifact each time also proves that it builds and installs. See docs/collection.md.
 ANSIBLE_TEST_PYTHON := 3.11
 ANSIBLE_TEST_ROOT   := $${TMPDIR:-/tmp}/opsbook-ansible-test-$(shell printf %s '$(CURDIR)' | sha256sum | cut -c1-12)
-ANSIBLE_TEST        := cd "$(ANSIBLE_TEST_ROOT)/ansible_collections/opsbook/runbooks" && $(CURDIR)/$(VENV)/bin/ansible-test
+ANSIBLE_TEST_DIR    := $(ANSIBLE_TEST_ROOT)/ansible_collections/opsbook/runbooks
+ANSIBLE_TEST        := cd "$(ANSIBLE_TEST_DIR)" && $(CURDIR)/$(VENV)/bin/ansible-test
 # The pip version whose bootstrap script ansible-test fetches for its --venv environments (from
 # ci-files.testing.ansible.com, out of this machine's reach); tests/sanity/get_pip.py stands in.
 ANSIBLE_TEST_PIP     = $(shell $(PY) -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages; print(get_venv_packages(types.SimpleNamespace(version="$(ANSIBLE_TEST_PYTHON)"))["pip"].replace(".", "_"))')
@@ -81,8 +82,16 @@ ANSIBLE_TEST_PIP     = $(shell $(PY) -c 'import types; from ansible_test._intern
 collection-install: venv ## Build the collection into dist/ and install it outside the checkout for ansible-test
 	rm -f dist/opsbook-runbooks-*.tar.gz
 	ansible-galaxy collection build --output-path dist/ .
+	@# ansible-test keeps the environment it runs in (and, for units, the tests' requirements) in
+	@# tests/output/.tmp/delegation of the installed copy; it is carried over the reinstall, so that
+	@# a second run installs nothing.
+	rm -rf "$(ANSIBLE_TEST_ROOT)/delegation"
+	if [ -d "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation" ]; then \
+	  mv "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation" "$(ANSIBLE_TEST_ROOT)/delegation"; fi
 	ANSIBLE_GALAXY_COLLECTIONS_PATH_WARNING=false \
 	  ansible-galaxy collection install --force --no-deps -p "$(ANSIBLE_TEST_ROOT)" dist/opsbook-runbooks-*.tar.gz
+	if [ -d "$(ANSIBLE_TEST_ROOT)/delegation" ]; then mkdir -p "$(ANSIBLE_TEST_DIR)/tests/output/.tmp" && \
+	  mv "$(ANSIBLE_TEST_ROOT)/delegation" "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation"; fi
 	install -D -m 0644 tests/sanity/get_pip.py "$(HOME)/.ansible/test/cache/get_pip_$(ANSIBLE_TEST_PIP).py"
 
 sanity: collection-install ## ansible-test sanity on the installed collection
