@@ -22,7 +22,7 @@ endif
         lint syntax collection-install sanity units unit integration molecule test clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt python/pyproject.toml
 	python3 -m venv $(VENV)
@@ -67,10 +67,11 @@ lint: venv ## ansible-lint (production profile), ruff, mypy --strict of the opsb
 syntax: venv ## ansible-playbook --syntax-check on every playbook
 	@for p in $(PLAYBOOKS); do ansible-playbook --syntax-check "$$p" >/dev/null || exit 1; echo "syntax ok: $$p"; done
 
-# ansible-test runs in an installed copy of the collection outside this checkout: inside it,
-# ansible-test lists files through the enclosing git repository and skips them all, and the
-# .collections link does not help (the working directory is resolved). Building and installing the
-# artifact each time also proves that it builds and installs. See docs/collection.md.
+# ansible-test runs in an installed copy of the collection outside this checkout: it needs a
+# working directory .../ansible_collections/opsbook/runbooks, resolves links (so .collections leads
+# it back to the checkout's root), and inside the checkout it lists files through the enclosing git
+# repository and skips them all. Building and installing the artifact each time also proves that
+# it builds and installs. See docs/collection.md.
 ANSIBLE_TEST_PYTHON := 3.11
 ANSIBLE_TEST_ROOT   := $${TMPDIR:-/tmp}/opsbook-ansible-test-$(shell printf %s '$(CURDIR)' | sha256sum | cut -c1-12)
 ANSIBLE_TEST_DIR    := $(ANSIBLE_TEST_ROOT)/ansible_collections/opsbook/runbooks
@@ -92,7 +93,8 @@ collection-install: venv ## Build the collection into dist/ and install it outsi
 	  ansible-galaxy collection install --force --no-deps -p "$(ANSIBLE_TEST_ROOT)" dist/opsbook-runbooks-*.tar.gz
 	if [ -d "$(ANSIBLE_TEST_ROOT)/delegation" ]; then mkdir -p "$(ANSIBLE_TEST_DIR)/tests/output/.tmp" && \
 	  mv "$(ANSIBLE_TEST_ROOT)/delegation" "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation"; fi
-	install -D -m 0644 tests/sanity/get_pip.py "$(HOME)/.ansible/test/cache/get_pip_$(ANSIBLE_TEST_PIP).py"
+	pip_version="$(ANSIBLE_TEST_PIP)" && test -n "$$pip_version" && \
+	  install -D -m 0644 tests/sanity/get_pip.py "$(HOME)/.ansible/test/cache/get_pip_$$pip_version.py"
 
 sanity: collection-install ## ansible-test sanity on the installed collection
 	$(ANSIBLE_TEST) sanity --venv --python $(ANSIBLE_TEST_PYTHON)
@@ -111,5 +113,5 @@ molecule: sandbox-up ## Molecule scenarios (docker driver, local base image)
 
 test: lint syntax sanity units unit integration molecule ## Everything CI runs
 
-clean: ## Remove caches (not the sandbox)
-	rm -rf .cache .pytest_cache .ruff_cache .mypy_cache
+clean: ## Remove caches, dist/ and the collection installed for ansible-test (not the sandbox)
+	rm -rf .cache .pytest_cache .ruff_cache .mypy_cache dist "$(ANSIBLE_TEST_ROOT)"
