@@ -24,10 +24,10 @@ export OPSBOOK_SANDBOX_FLEET := 1
 endif
 
 .PHONY: help venv install sandbox-up sandbox-down sandbox-status sandbox-clean demo \
-        lint syntax unit integration molecule test clean
+        lint syntax collection-install sanity units unit integration molecule test clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt python/pyproject.toml
 	python3 -m venv $(VENV)
@@ -72,8 +72,43 @@ lint: venv ## ansible-lint (production profile), ruff, mypy --strict of the opsb
 syntax: venv ## ansible-playbook --syntax-check on every playbook
 	@for p in $(PLAYBOOKS); do ansible-playbook --syntax-check "$$p" >/dev/null || exit 1; echo "syntax ok: $$p"; done
 
-unit: venv ## Unit tests (no services needed)
-	$(PYTEST) tests/unit
+# ansible-test runs in an installed copy of the collection outside this checkout: it needs a
+# working directory .../ansible_collections/opsbook/runbooks, resolves links (so .collections leads
+# it back to the checkout's root), and inside the checkout it lists files through the enclosing git
+# repository and skips them all. Building and installing the artifact each time also proves that
+# it builds and installs. See docs/collection.md.
+ANSIBLE_TEST_PYTHON := 3.11
+ANSIBLE_TEST_ROOT   := $${TMPDIR:-/tmp}/opsbook-ansible-test-$(shell printf %s '$(CURDIR)' | sha256sum | cut -c1-12)
+ANSIBLE_TEST_DIR    := $(ANSIBLE_TEST_ROOT)/ansible_collections/opsbook/runbooks
+ANSIBLE_TEST        := cd "$(ANSIBLE_TEST_DIR)" && $(CURDIR)/$(VENV)/bin/ansible-test
+# The pip version whose bootstrap script ansible-test fetches for its --venv environments (from
+# ci-files.testing.ansible.com, out of this machine's reach); tests/sanity/get_pip.py stands in.
+ANSIBLE_TEST_PIP     = $(shell $(PY) -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages; print(get_venv_packages(types.SimpleNamespace(version="$(ANSIBLE_TEST_PYTHON)"))["pip"].replace(".", "_"))')
+
+collection-install: venv ## Build the collection into dist/ and install it outside the checkout for ansible-test
+	rm -f dist/opsbook-runbooks-*.tar.gz
+	ansible-galaxy collection build --output-path dist/ .
+	@# ansible-test keeps the environment it runs in (and, for units, the tests' requirements) in
+	@# tests/output/.tmp/delegation of the installed copy; it is carried over the reinstall, so that
+	@# a second run installs nothing.
+	rm -rf "$(ANSIBLE_TEST_ROOT)/delegation"
+	if [ -d "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation" ]; then \
+	  mv "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation" "$(ANSIBLE_TEST_ROOT)/delegation"; fi
+	ANSIBLE_GALAXY_COLLECTIONS_PATH_WARNING=false \
+	  ansible-galaxy collection install --force --no-deps -p "$(ANSIBLE_TEST_ROOT)" dist/opsbook-runbooks-*.tar.gz
+	if [ -d "$(ANSIBLE_TEST_ROOT)/delegation" ]; then mkdir -p "$(ANSIBLE_TEST_DIR)/tests/output/.tmp" && \
+	  mv "$(ANSIBLE_TEST_ROOT)/delegation" "$(ANSIBLE_TEST_DIR)/tests/output/.tmp/delegation"; fi
+	pip_version="$(ANSIBLE_TEST_PIP)" && test -n "$$pip_version" && \
+	  install -D -m 0644 tests/sanity/get_pip.py "$(HOME)/.ansible/test/cache/get_pip_$$pip_version.py"
+
+sanity: collection-install ## ansible-test sanity on the installed collection
+	$(ANSIBLE_TEST) sanity --venv --python $(ANSIBLE_TEST_PYTHON)
+
+units: collection-install ## ansible-test units (tests/unit) on the installed collection
+	$(ANSIBLE_TEST) units --venv --python $(ANSIBLE_TEST_PYTHON)
+
+unit: venv ## Project tests without services (tests/project, tests/python)
+	$(PYTEST) tests/project tests/python
 
 integration: sandbox-up ## Integration tests against the sandbox
 	$(PYTEST) tests/integration
@@ -81,7 +116,7 @@ integration: sandbox-up ## Integration tests against the sandbox
 molecule: sandbox-up ## Molecule scenarios (docker driver, local base image)
 	@for s in molecule/*/; do molecule test -s "$$(basename "$$s")" || exit 1; done
 
-test: lint syntax unit integration molecule ## Everything CI runs
+test: lint syntax sanity units unit integration molecule ## Everything CI runs
 
-clean: ## Remove caches (not the sandbox)
-	rm -rf .cache .pytest_cache .ruff_cache .mypy_cache
+clean: ## Remove caches, dist/ and the collection installed for ansible-test (not the sandbox)
+	rm -rf .cache .pytest_cache .ruff_cache .mypy_cache dist "$(ANSIBLE_TEST_ROOT)"

@@ -1,21 +1,19 @@
-"""Shared test helpers: where the repository and the sandbox are, the sandbox's ports and secrets,
-a way to skip a test that needs a sandbox service which is not running (naming it), and a
-self-signed certificate with a local TLS server for the TLS checks."""
+"""Shared helpers of the project's tests (tests/project, tests/python, tests/integration): where the
+repository and the sandbox are, the sandbox's ports and secrets, a way to skip a test that needs a
+sandbox service which is not running (naming it), running playbooks and modules with the project's
+configuration, and (from tests/unit/helpers.py) a self-signed certificate with a local TLS server
+for the TLS checks. Not part of the collection artifact (galaxy.yml's build_ignore): the
+collection's unit tests under tests/unit do not use it."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import json
 import os
 import re
 import socket
-import ssl
 import subprocess
 import sys
-import threading
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,13 @@ COLLECTIONS = REPO / ".collections"
 if not (COLLECTIONS / "ansible_collections" / "opsbook" / "runbooks" / "galaxy.yml").is_file():
     raise RuntimeError(f"{COLLECTIONS}/ansible_collections/opsbook/runbooks is missing: run `make venv`")
 sys.path.insert(0, str(COLLECTIONS))
+
+# The certificate and TLS server helpers live with the collection's unit tests, which need them too;
+# the integration tests import them from here.
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import (  # noqa: E402, F401
+    self_signed_certificate,
+    tls_server,
+)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -123,67 +128,3 @@ def run_module(tmp_path: Path, module: str, args: dict[str, Any], *, check: bool
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     return json.loads(out.read_text())
-
-
-def self_signed_certificate(directory: Path, common_name: str, days: int) -> tuple[Path, Path]:
-    """Write a self-signed EC certificate for `common_name`, valid from yesterday for `days` days,
-    and its key to directory/cert.pem and directory/key.pem; return their paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
-@contextlib.contextmanager
-def tls_server(cert: Path, key: Path, minimum: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2) -> Iterator[int]:
-    """A TLS server on a free loopback port, in a thread, accepting `minimum` and newer; yields
-    the port. Below TLS 1.2 it runs at security level 0 so that the old versions' ciphers work."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = minimum
-    if minimum < ssl.TLSVersion.TLSv1_2:
-        context.set_ciphers("ALL:@SECLEVEL=0")
-    context.load_cert_chain(cert, key)
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.settimeout(2)
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        server.close()

@@ -5,29 +5,22 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-name: opsbook_catalog
+name: catalog
 short_description: The opsbook alert catalog with the inventory's overrides, validated
 description:
-  - Reads C(roles/alerting/files/catalog.yml) of this repository (or O(path)), applies O(overrides)
+  - Reads C(roles/alerting/files/catalog.yml) of this collection (or O(path)), applies O(overrides)
     and O(extra_entries) and validates the result, so a malformed entry fails the task with a
     message naming it.
-  - Returns one dictionary, the catalog, for M(alert_check), M(mongodb_health) and the alerting
-    role's renderers.
+  - Returns one dictionary, the catalog, for M(opsbook.runbooks.alert_check),
+    M(opsbook.runbooks.mongodb_health) and the alerting role's renderers.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.alert_catalog
 options:
   path:
     description: A catalog file to read instead of the shipped one.
     type: path
-  overrides:
-    description: "Changes to entries by name, such as C({HighCpuUsage: {warning: 70}})."
-    type: dict
-    default: {}
-  extra_entries:
-    description: Further catalog entries.
-    type: list
-    elements: dict
-    default: []
 """
 
 EXAMPLES = r"""

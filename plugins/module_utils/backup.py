@@ -456,7 +456,7 @@ def _period(epoch: float, tier: str) -> tuple[int, str]:
     t = time.gmtime(epoch)
     day = int(epoch // 86400)
     if tier == "weekly":
-        year, week, _ = dt.date(t.tm_year, t.tm_mon, t.tm_mday).isocalendar()
+        year, week, _weekday = dt.date(t.tm_year, t.tm_mon, t.tm_mday).isocalendar()
         return ((day + 3) // 7, f"{year}-W{week:02d}")  # 1970-01-01 was a Thursday: weeks start Monday
     if tier == "monthly":
         return (t.tm_year * 12 + t.tm_mon - 1, f"{t.tm_year}-{t.tm_mon:02d}")

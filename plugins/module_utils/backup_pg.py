@@ -7,6 +7,9 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+# postgres_backup imports psycopg2's base error class from here, with the import error to report.
+__all__ = ["PSYCOPG2_IMPORT_ERROR", "TABLES_SQL", "Psycopg2Error", "pg_connect", "snapshot_counts", "table_counts"]
+
 PSYCOPG2_IMPORT_ERROR: str | None
 try:
     import psycopg2

@@ -202,7 +202,7 @@ def create_indexes(client: Any, specs: dict[str, list[dict[str, Any]]], rename: 
         db, coll = ns.split(".", 1)
         collection = client[rename(db)][coll]
         models = [
-            IndexModel([(f, d) for f, d in spec["key"]], **{k: v for k, v in spec.items() if k != "key"})
+            IndexModel([tuple(pair) for pair in spec["key"]], **{k: v for k, v in spec.items() if k != "key"})
             for spec in indexes
         ]
         collection.create_indexes(models)
@@ -289,8 +289,8 @@ def run_to_file(
         if age_recipients:
             age = ["age", *[f"--recipient={r}" for r in age_recipients]]
             second = subprocess.Popen(age, stdin=first.stdout, stdout=sink, stderr=err2)
-            assert first.stdout is not None
-            first.stdout.close()
+            if first.stdout is not None:  # always, with stdout=PIPE
+                first.stdout.close()
         rc1 = first.wait()
         rc2 = second.wait() if second else 0
         err1.seek(0)
@@ -387,7 +387,7 @@ def replay_oplog(
         if ts >= limit:
             break
         kind, ns, args = oplog_operation(entry)
-        db_name, _, coll_name = ns.partition(".")
+        db_name, _dot, coll_name = ns.partition(".")
         if kind == "noop" or db_name in SYSTEM_DATABASES or (ns_filter and not ns_filter(ns)):
             continue
         coll = client[db_name][coll_name]

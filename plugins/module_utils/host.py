@@ -22,7 +22,7 @@ def parse_meminfo(text: str) -> dict[str, int]:
     """/proc/meminfo as bytes by field name."""
     values: dict[str, int] = {}
     for line in text.splitlines():
-        name, _, rest = line.partition(":")
+        name, _colon, rest = line.partition(":")
         parts = rest.split()
         if parts and parts[0].isdigit():
             values[name] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)

@@ -509,7 +509,7 @@ def projection(samples: Iterable[Mapping[str, Any]], thresholds: Iterable[float]
     if len(points) < 2 or points[-1][0] - points[0][0] < 1 / 24:
         result["note"] = "not enough history for a projection (two samples at least an hour apart)"
         return result
-    xs = [x for x, _ in points]
+    xs = [x for x, _sample in points]
     mean_x = sum(xs) / len(xs)
     spread = sum((x - mean_x) ** 2 for x in xs)
 
@@ -518,9 +518,9 @@ def projection(samples: Iterable[Mapping[str, Any]], thresholds: Iterable[float]
         slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
         return slope, mean_y - slope * mean_x
 
-    byte_slope, _ = slope_of([float(s["used_bytes"]) for _, s in points])
+    byte_slope, _intercept = slope_of([float(s["used_bytes"]) for _x, s in points])
     result["growth_bytes_per_day"] = round(byte_slope)
-    percents = [_percent(s) for _, s in points]
+    percents = [_percent(s) for _x, s in points]
     if any(p is None for p in percents):
         result["note"] = "no size known: growth only" if byte_slope > 0 else "not growing"
         return result
@@ -579,7 +579,7 @@ def capacity_svg(
         'role="img" aria-label="Used space per target over time" font-family="sans-serif" font-size="11">',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
     ]
-    times = [t for points in series.values() for t, _ in points]
+    times = [t for points in series.values() for t, _value in points]
     if not times:
         parts.append(f'<text x="{left + 8}" y="{top + 20}">no capacity samples with a size yet</text></svg>')
         return "".join(parts)

@@ -8,14 +8,35 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+# The modules import pymongo's error classes from here, with the import error to report.
+__all__ = [
+    "PYMONGO_IMPORT_ERROR",
+    "ConnectionFailure",
+    "OperationFailure",
+    "PyMongoError",
+    "client_kwargs",
+    "mongodb_argument_spec",
+    "mongodb_client",
+]
+
 PYMONGO_IMPORT_ERROR: str | None
 try:
     import pymongo
     from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 except ImportError:
     PYMONGO_IMPORT_ERROR = traceback.format_exc()
-    PyMongoError = Exception  # type: ignore[assignment,misc]
-    ConnectionFailure = OperationFailure = PyMongoError  # type: ignore[assignment,misc]
+
+    # Stand-ins, distinct as pymongo's are, for modules that name them in except clauses; a
+    # module without pymongo fails with missing_required_lib before it connects.
+    class PyMongoError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class ConnectionFailure(PyMongoError):  # type: ignore[no-redef]  # noqa: N818 (pymongo's name)
+        pass
+
+    class OperationFailure(PyMongoError):  # type: ignore[no-redef]  # noqa: N818 (pymongo's name)
+        pass
+
 else:
     PYMONGO_IMPORT_ERROR = None
 

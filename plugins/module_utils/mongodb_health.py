@@ -506,7 +506,7 @@ def gather(
     result: Figures = {check: None for check in ("server", "replication", "cache", "slow_ops", "databases")}
     hello, err = _try(lambda: runner.command("admin", {"hello": 1}), "hello", [])
     if err is not None:  # servers before 4.4.2 have only the legacy name
-        hello, _ = _try(lambda: runner.command("admin", {"isMaster": 1}), "hello/isMaster", notes)
+        hello, _err = _try(lambda: runner.command("admin", {"isMaster": 1}), "hello/isMaster", notes)
     hello = hello or {}
     arbiter = bool(hello.get("arbiterOnly"))
     if arbiter:
@@ -514,9 +514,9 @@ def gather(
 
     status = None
     if checks & {"server", "cache"}:
-        status, _ = _try(lambda: runner.command("admin", {"serverStatus": 1}), "serverStatus", notes)
+        status, _err = _try(lambda: runner.command("admin", {"serverStatus": 1}), "serverStatus", notes)
     if "server" in checks and status is not None:
-        build, _ = _try(lambda: runner.command("admin", {"buildInfo": 1}), "buildInfo", notes)
+        build, _err = _try(lambda: runner.command("admin", {"buildInfo": 1}), "buildInfo", notes)
         result["server"], more = server_figures(status, build)
         notes += more
     if "cache" in checks and status is not None and not arbiter:
@@ -537,13 +537,13 @@ def gather(
         result["replication"] = replication
 
     if "slow_ops" in checks:
-        reply, _ = _try(lambda: runner.command("admin", {"currentOp": 1}), "currentOp", notes)
+        reply, _err = _try(lambda: runner.command("admin", {"currentOp": 1}), "currentOp", notes)
         if reply is not None:
             result["slow_ops"], more = slow_operations(reply, slow_op_threshold_ms)
             notes += more
 
     if checks & {"databases", "indexes"} and not arbiter:
-        listing, _ = _try(
+        listing, _err = _try(
             lambda: runner.command("admin", {"listDatabases": 1, "nameOnly": True}), "listDatabases", notes
         )
         if listing is not None:
@@ -569,7 +569,9 @@ def _oplog(runner: Runner, hello: Mapping[str, Any], timeout_ms: int, notes: Not
     lastWrite on MongoDB; otherwise the last in natural order, which a server without a reverse
     scan (FerretDB) finds only by reading the whole oplog. That scan is limited to timeout_ms, and
     skipped while the oplog has not filled up, since such a window is not judged."""
-    stats, _ = _try(lambda: runner.command("local", {"collStats": "oplog.rs"}), "replication.oplog: collStats", notes)
+    stats, _err = _try(
+        lambda: runner.command("local", {"collStats": "oplog.rs"}), "replication.oplog: collStats", notes
+    )
     first, err = _try(lambda: runner.find_one("local", "oplog.rs", None, {"ts": 1}), "replication.oplog", notes)
     if err is not None:
         return None
@@ -583,7 +585,7 @@ def _oplog(runner: Runner, hello: Mapping[str, Any], timeout_ms: int, notes: Not
             "(a scan of the whole oplog on this server) was not looked up"
         )
     elif first is not None:
-        last, _ = _try(
+        last, _err = _try(
             lambda: runner.find_one("local", "oplog.rs", [("$natural", -1)], {"ts": 1}, timeout_ms),
             f"replication.oplog: the last entry (limit {timeout_ms} ms)",
             notes,
@@ -596,11 +598,11 @@ def _oplog(runner: Runner, hello: Mapping[str, Any], timeout_ms: int, notes: Not
 def _database(runner: Runner, name: str, sizes: bool, indexes: bool, notes: Notes) -> Figures:
     figures: Figures = {}
     if sizes:
-        stats, _ = _try(lambda: runner.command(name, {"dbStats": 1, "scale": 1}), f"databases.{name}.dbStats", notes)
+        stats, _err = _try(lambda: runner.command(name, {"dbStats": 1, "scale": 1}), f"databases.{name}.dbStats", notes)
         figures.update(database_sizes(stats) if stats is not None else database_sizes({}))
     if indexes:
         figures["unused_indexes"] = None
-        listing, _ = _try(
+        listing, _err = _try(
             lambda: runner.command(name, {"listCollections": 1, "nameOnly": False}),
             f"databases.{name}.listCollections",
             notes,

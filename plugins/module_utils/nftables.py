@@ -14,9 +14,13 @@ can show the change without making it."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+if TYPE_CHECKING:  # annotations only (postponed by the __future__ import), never evaluated at run time
+    from typing import TypeAlias
+
+    IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 SETS = {4: "blocklist_v4", 6: "blocklist_v6"}
 CHAINS = ("input", "forward")
 # Addresses that must stay reachable: blocking them would cut the host off from itself.
@@ -123,7 +127,7 @@ def plan(state: dict[str, Any], networks: list[IPNetwork], wanted: str, action: 
         structure_ok = (
             state["exists"]
             and all(SETS[v] in state["sets"] for v in (4, 6))
-            and all(state["chains"].get(c) == [c_ for c_, _ in rules(action)] for c in CHAINS)
+            and all(state["chains"].get(c) == [c_ for c_, _rule in rules(action)] for c in CHAINS)
         )
         if not structure_ok:
             lines.append(f"add table inet {table}")

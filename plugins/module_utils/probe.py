@@ -32,10 +32,14 @@ def probe_http(target: Mapping[str, Any], timeout: float) -> dict[str, Any]:
     """GET the URL; up when the status is one of expect_status (default 200)."""
     expected = list(target.get("expect_status") or [200])
     request = urllib.request.Request(target["url"], method="GET", headers={"User-Agent": "opsbook-health-check"})
-    context = _ssl_context(target) if target["url"].startswith("https:") else None
+    # One opener per probe, with the target's own TLS context, as urllib builds for a request with a
+    # context. Not ansible.module_utils.urls.open_url: it installs each call's opener process-wide
+    # (urllib.request.install_opener) before using it, so of the probes running at once in threads
+    # one could verify its server against another target's CA file (docs/collection.md).
+    handlers = [urllib.request.HTTPSHandler(context=_ssl_context(target))] if target["url"].startswith("https:") else []
     start = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as reply:
+        with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as reply:
             reply.read(65536)
             status = reply.status
     except urllib.error.HTTPError as err:  # an answer, with an error status

@@ -324,13 +324,13 @@ def postgres_findings(
             )  # fmt: skip
             problems.append((PG_METHODS[method], f"{where} ({scope}) uses {method}"))
     if problems:
-        status = "critical" if any(s == "critical" for s, _ in problems) else "warning"
+        status = "critical" if any(s == "critical" for s, _text in problems) else "warning"
         out.append(
             finding(
                 "postgres_hba",
                 target,
                 status,
-                "; ".join(d for _, d in problems) + "; use scram-sha-256 (or peer for local)",
+                "; ".join(d for _status, d in problems) + "; use scram-sha-256 (or peer for local)",
             )
         )
     else:
@@ -368,7 +368,7 @@ def sshd_findings(target: str, effective: str) -> list[dict[str, Any]]:
     """Judge the output of `sshd -T` (one `key value` per line) against seed 004's rules."""
     settings: dict[str, str] = {}
     for line in effective.splitlines():
-        key, _, value = line.strip().partition(" ")
+        key, _space, value = line.strip().partition(" ")
         if key:
             settings.setdefault(key.lower(), value.strip().lower())
     if "passwordauthentication" not in settings:
@@ -376,8 +376,8 @@ def sshd_findings(target: str, effective: str) -> list[dict[str, Any]]:
     problems = [(status, text) for key, bad, status, text in SSHD_RULES if settings.get(key) in bad]
     if not problems:
         return [finding("sshd", target, "ok", "keys only: no password, empty-password or keyboard-interactive login")]
-    status = "critical" if any(s == "critical" for s, _ in problems) else "warning"
-    return [finding("sshd", target, status, "; ".join(text for _, text in problems))]
+    status = "critical" if any(s == "critical" for s, _text in problems) else "warning"
+    return [finding("sshd", target, status, "; ".join(text for _status, text in problems))]
 
 
 # --- containers ---------------------------------------------------------------------------------------

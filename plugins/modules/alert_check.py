@@ -17,7 +17,11 @@ description:
   - With O(fail_on), the task fails when an alert of that severity or a more urgent one fires; the
     alerts are still returned.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.alert_catalog
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   catalog:
     description:
@@ -25,16 +29,6 @@ options:
         sections C(severities), C(routing), C(metrics) and C(entries).
     type: dict
     required: true
-  overrides:
-    description:
-      - "Changes to catalog entries by name, such as C({HighCpuUsage: {warning: 70}})."
-    type: dict
-    default: {}
-  extra_entries:
-    description: Further catalog entries.
-    type: list
-    elements: dict
-    default: []
   observations:
     description:
       - Observed values by catalog metric name, each a number or a list of C({labels, value}).
@@ -50,12 +44,6 @@ options:
     description: Fail when an alert of this severity or a more urgent one fires.
     type: str
     choices: [P0, P1, P2, P3, P4]
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -80,7 +68,7 @@ alerts:
   description:
     - The alerts that fire, most urgent first. C(alertname) is the name of the matching
       Prometheus rule (the entry's name, with C(Warning) appended at the warning level), so
-      alerts pushed to Alertmanager with M(alertmanager_push) and the rules' alerts agree.
+      alerts pushed to Alertmanager with M(opsbook.runbooks.alertmanager_push) and the rules' alerts agree.
   returned: always
   type: list
   elements: dict

@@ -15,8 +15,10 @@ description:
     severity.
 extends_documentation_fragment:
   - opsbook.runbooks.alertmanager
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 options:
   filters:
     description: Label matchers the alerts must all match, such as C(severity=~"P0|P1") or C(service="api").
@@ -38,14 +40,8 @@ options:
   receiver:
     description: Only alerts routed to receivers matching this regular expression.
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
 seealso:
-  - module: alertmanager_push
+  - module: opsbook.runbooks.alertmanager_push
 """
 
 EXAMPLES = r"""

@@ -9,10 +9,10 @@ DOCUMENTATION = r"""
 module: alertmanager_push
 short_description: Push alert_check's alerts to a running Alertmanager
 description:
-  - Posts alerts, as M(alert_check) or M(mongodb_health) return them, to Alertmanager's
-    C(/api/v2/alerts). Alertmanager then routes them by their C(severity) label through the routing
-    the alerting role renders from the alert catalog (P0 to the pager, the phone and the incidents channel, P3 to
-    the batched email, and so on).
+  - Posts alerts, as M(opsbook.runbooks.alert_check) or M(opsbook.runbooks.mongodb_health) return
+    them, to Alertmanager's C(/api/v2/alerts). Alertmanager then routes them by their C(severity)
+    label through the routing the alerting role renders from the alert catalog (P0 to the pager, the
+    phone and the incidents channel, P3 to the batched email, and so on).
   - Each alert becomes an Alertmanager alert with the labels C(alertname) (the name of the matching
     Prometheus rule, C(<entry>) or C(<entry>Warning)), C(severity), C(level), C(catalog_entry), the
     alert's own labels and O(labels); and the annotations C(summary) (the alert's message),
@@ -23,14 +23,15 @@ description:
     resolves them.
 extends_documentation_fragment:
   - opsbook.runbooks.alertmanager
+  - opsbook.runbooks.attributes
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 options:
   alerts:
     description:
       - The alerts, each with at least C(name) and C(severity) (P0-P4); C(level), C(alertname),
         C(labels), C(message), C(value), C(comparison), C(threshold) and C(runbook) are used when
-        present. The C(alerts) list of M(alert_check) fits as it is.
+        present. The C(alerts) list of M(opsbook.runbooks.alert_check) fits as it is.
     type: list
     elements: dict
     required: true
@@ -53,12 +54,12 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is posted; RV(new) and RV(resolved) still say what would change.
+    details: In check mode nothing is posted; RV(new) and RV(resolved) still say what would change.
   diff_mode:
     support: none
 seealso:
-  - module: alert_check
-  - module: alertmanager_alerts_info
+  - module: opsbook.runbooks.alert_check
+  - module: opsbook.runbooks.alertmanager_alerts_info
 """
 
 EXAMPLES = r"""

@@ -18,9 +18,11 @@ description:
   - Verification, retention, restore, offsite copies, the daily health check and the evening
     summary all decide what exists through this one function.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.backup.catalog
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   tiers:
     description: Only these tiers (V(daily), V(weekly), V(monthly), V(oplog), V(manual)). Empty means all.
@@ -39,12 +41,6 @@ options:
       - When set, RV(stale_targets) lists the targets whose newest complete backup is older than
         this, or that have none among O(targets).
     type: float
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs in check mode too.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

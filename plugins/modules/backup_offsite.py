@@ -17,9 +17,10 @@ description:
     interrupted copy is incomplete offsite too.
   - A backup whose marker is already in the bucket with matching objects is skipped (reruns change nothing).
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.backup.catalog
+  - opsbook.runbooks.attributes
 options:
   latest_only:
     description: Copy only the newest complete backup of each target (instead of every one).
@@ -55,7 +56,7 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: In check mode it lists what it would upload.
+    details: In check mode it lists what it would upload.
   diff_mode:
     support: none
 """

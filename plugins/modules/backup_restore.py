@@ -19,10 +19,11 @@ description:
     time, counts are reported but not compared (the oplog changed them).
   - Stopping writers first is the playbook's job (restore.yml); this module only restores.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
   - opsbook.runbooks.backup.restore
+  - opsbook.runbooks.attributes
 options:
   target:
     description: The target whose backup to restore.
@@ -60,7 +61,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode the backup (and oplog chain) is checked and nothing is restored.
+    details: In check mode the backup (and oplog chain) is checked and nothing is restored.
   diff_mode:
     support: none
 """

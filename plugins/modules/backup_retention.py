@@ -9,18 +9,19 @@ DOCUMENTATION = r"""
 module: backup_retention
 short_description: Delete the backups that grandfather-father-son retention no longer keeps
 description:
-  - Per target and tier, keeps the newest complete backup of each of the last O(keep) periods
-    (O(keep_daily) days, O(keep_weekly) ISO weeks, O(keep_monthly) months); keeps every V(oplog) and
-    V(manual) backup of the last O(keep_oplog) and O(keep_manual) days.
+  - Per target and tier, keeps the newest complete backup of each period of the last O(keep_daily)
+    days, O(keep_weekly) ISO weeks and O(keep_monthly) months; keeps every V(oplog) and V(manual)
+    backup of the last O(keep_oplog) and O(keep_manual) days.
   - Never deletes a target's newest verified backup nor its O(keep_min) newest complete backups.
     Never touches a directory that is not a complete backup (no marker, partial, being written);
     with O(stale_partial_hours), removes partial directories that no writer holds and that are older.
   - Deletes the marker first, so an interrupted delete never leaves something that looks like a backup.
   - In check mode it is a dry run, and RV(delete) lists what would go.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.backup.catalog
+  - opsbook.runbooks.attributes
 options:
   keep_daily:
     description: Days of V(daily) backups to keep (the newest of each day). V(0) keeps them all.
@@ -52,7 +53,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: A dry run listing what would be deleted.
+    details: A dry run listing what would be deleted.
   diff_mode:
     support: none
 """

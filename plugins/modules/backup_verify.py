@@ -18,10 +18,11 @@ description:
   - A failed verification is recorded too (result V(failed) with the problems), and the task fails.
   - Directories without a completion marker are never candidates; a named one fails with the reason.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
   - opsbook.runbooks.backup.restore
+  - opsbook.runbooks.attributes
 options:
   target:
     description: The target whose backup to verify.
@@ -41,7 +42,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode only the checksums are checked; nothing is restored or recorded.
+    details: In check mode only the checksums are checked; nothing is restored or recorded.
   diff_mode:
     support: none
 """

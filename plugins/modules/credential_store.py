@@ -20,7 +20,9 @@ description:
     Encryption and decryption run C(ansible-vault) (next to the Python running the module, else on
     PATH) with the plain text on its standard input and output, never in a file.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   path:
     description: The store file.
@@ -45,7 +47,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports whether the store would change; writes nothing.
+    details: Reports whether the store would change; writes nothing.
   diff_mode:
     support: none
 """

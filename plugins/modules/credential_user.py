@@ -25,7 +25,9 @@ description:
   - O(state=present) is idempotent; it first logs in with O(password) and changes nothing when
     that works.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   kind:
     description: The server.
@@ -94,7 +96,7 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Reads and logs in as usual; reports what would change without changing it.
+    details: Reads and logs in as usual; reports what would change without changing it.
   diff_mode:
     support: none
 """

@@ -16,7 +16,9 @@ description:
   - Unlike M(ansible.builtin.copy) with C(content), the values never pass through a temporary file
     on the controller; with pipelining they reach the module on its standard input only.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   path:
     description: The env file.
@@ -37,7 +39,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports whether the file would change; writes nothing.
+    details: Reports whether the file would change; writes nothing.
   diff_mode:
     support: none
 """

@@ -18,9 +18,10 @@ description:
   - With O(age_recipients), tar sets are encrypted with age (configuration holds secrets, such as env files);
     rsync sets cannot be encrypted and are refused.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.backup
+  - opsbook.runbooks.attributes
 options:
   sets:
     description: The file sets.
@@ -57,7 +58,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is copied; the module reports what it would write.
+    details: In check mode nothing is copied; the module reports what it would write.
   diff_mode:
     support: none
 """

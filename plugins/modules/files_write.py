@@ -15,7 +15,9 @@ description:
     one M(ansible.builtin.copy) per file (each of which runs several modules).
   - A file whose content and mode are already as asked is left alone (not changed).
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   path:
     description: The directory.
@@ -46,7 +48,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is written; C(changed) says whether something would be.
+    details: In check mode nothing is written; C(changed) says whether something would be.
   diff_mode:
     support: none
 """

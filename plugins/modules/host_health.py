@@ -21,7 +21,10 @@ description:
     btrfs, zfs, nfs, …; not tmpfs, proc or container overlay layers) is a data disk, or, when
     O(data_paths) are given, the filesystems holding those paths.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   cpu_sample_seconds:
     description: How long to sample C(/proc/stat) for the CPU figure.
@@ -34,12 +37,6 @@ options:
     type: list
     elements: path
     default: []
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
 notes:
   - Linux only. In a container, memory and CPU figures are those of the host kernel.
 """
@@ -84,7 +81,7 @@ uptime_seconds:
   type: float
   sample: 86400.5
 observations:
-  description: Values by alert-catalog metric, for M(alert_check).
+  description: Values by alert-catalog metric, for M(opsbook.runbooks.alert_check).
   returned: always
   type: dict
   sample:

@@ -19,7 +19,9 @@ description:
   - Age is counted in exact hours (older than O(age_days) times 24 hours), where find rounds down
     to whole days.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   paths:
     description: Directories searched recursively; symbolic links are not followed.
@@ -41,7 +43,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Lists what would be compressed and changes nothing.
+    details: Lists what would be compressed and changes nothing.
   diff_mode:
     support: none
 """

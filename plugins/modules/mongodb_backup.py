@@ -17,10 +17,11 @@ description:
   - The password reaches mongodump through a 0600 C(--config) file in a private temporary
     directory, never its command line.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
   - opsbook.runbooks.backup
+  - opsbook.runbooks.attributes
 options:
   databases:
     description:
@@ -52,7 +53,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is dumped; the module reports what it would write.
+    details: In check mode nothing is dumped; the module reports what it would write.
   diff_mode:
     support: none
 """

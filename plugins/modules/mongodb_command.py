@@ -11,13 +11,15 @@ short_description: Run a read-only MongoDB command and return its reply
 description:
   - Runs one command from a fixed list of read-only commands (server, database, collection and
     replica set information, C(validate)) and returns the server's reply as JSON-safe data.
-  - For a health verdict with thresholds and alerts, use M(mongodb_health).
+  - For a health verdict with thresholds and alerts, use M(opsbook.runbooks.mongodb_health).
   - Unlike community.mongodb.mongodb_info, it sends exactly the one command asked for, so it
     works against servers that lack others (FerretDB has no C(rolesInfo)).
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   command:
     description: The command to run.
@@ -38,12 +40,6 @@ options:
     description: Further fields of the command document.
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs in check mode too.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

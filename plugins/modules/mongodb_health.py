@@ -50,15 +50,17 @@ description:
     health check reports it and carries on. O(fail_on_unreachable) makes it fail instead. A login
     that is refused, a malformed catalog or bad options always fail, with a message."
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   catalog:
     description:
-      - The alert catalog with the inventory's overrides, as the C(opsbook_catalog) lookup returns
-        it. Thresholds come only from here. It is validated first; a malformed entry fails the task
-        with a message naming it.
+      - The alert catalog with the inventory's overrides, as the P(opsbook.runbooks.catalog#lookup)
+        lookup returns it. Thresholds come only from here. It is validated first; a malformed entry
+        fails the task with a message naming it.
     type: dict
     required: true
   checks:
@@ -95,12 +97,6 @@ options:
         with the DatabaseDown alert.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs in check mode too.
-  diff_mode:
-    support: none
 notes:
   - The user needs the C(clusterMonitor) role on MongoDB (C(serverStatus), C(replSetGetStatus),
     C(replSetGetConfig), C(currentOp), C($indexStats)) and read access to C(local) for the oplog
@@ -114,8 +110,8 @@ notes:
   - Lag of a delayed member is reported in full (C(lag_seconds)); its observation is the lag beyond
     the configured C(secondaryDelaySecs) (C(excess_lag_seconds)).
 seealso:
-  - module: alert_check
-  - module: mongodb_command
+  - module: opsbook.runbooks.alert_check
+  - module: opsbook.runbooks.mongodb_command
 """
 
 EXAMPLES = r"""
@@ -157,7 +153,9 @@ status:
   type: str
   sample: warning
 alerts:
-  description: The alerts the observations raise against the catalog, most urgent first (see M(alert_check)).
+  description:
+    - The alerts the observations raise against the catalog, most urgent first (see
+      M(opsbook.runbooks.alert_check)).
   returned: always
   type: list
   elements: dict

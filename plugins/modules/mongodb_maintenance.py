@@ -17,10 +17,13 @@ description:
   - Runs C(compact) on the listed collections when the member is a secondary (seed 003 compacts
     one secondary at a time, so run the play with C(serial) 1 over the members), or on the primary
     or a standalone server with O(compact_allow_primary). On FerretDB compact is a no-op.
-  - The index usage report is M(mongodb_health)'s C(indexes) check; this module does not repeat it.
+  - The index usage report is M(opsbook.runbooks.mongodb_health)'s C(indexes) check; this module
+    does not repeat it.
 version_added: "0.1.0"
-author: opsbook contributors
-extends_documentation_fragment: [opsbook.runbooks.mongodb]
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.mongodb
+  - opsbook.runbooks.attributes
 options:
   sizes:
     description: Read database and collection sizes.
@@ -73,7 +76,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Sizes and the retention counts are read; nothing is deleted or compacted.
+    details: Sizes and the retention counts are read; nothing is deleted or compacted.
   diff_mode:
     support: none
 requirements: [pymongo]

@@ -17,9 +17,10 @@ description:
     a chain with a gap.
   - When nothing was written since the last segment, it writes nothing and reports no change.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
+  - opsbook.runbooks.attributes
 options:
   root:
     description: The backup root.
@@ -40,7 +41,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is dumped; the module reports the range it would capture.
+    details: In check mode nothing is dumped; the module reports the range it would capture.
   diff_mode:
     support: none
 """

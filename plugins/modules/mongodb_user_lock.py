@@ -20,9 +20,10 @@ description:
     new password; a compromised account's old password is never restored.
   - Refuses to disable the user it logs in as.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.mongodb
+  - opsbook.runbooks.attributes
 options:
   name:
     description: The user to disable or re-enable.
@@ -55,7 +56,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change without changing the user or the registry.
+    details: Reports what would change without changing the user or the registry.
   diff_mode:
     support: none
 """

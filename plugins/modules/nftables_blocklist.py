@@ -17,7 +17,9 @@ description:
   - Refuses, before any change, entries that are not addresses or networks, networks wider than
     /8 (IPv4) or /32 (IPv6), and anything containing 127.0.0.1 or ::1.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   addresses:
     description: IPv4 or IPv6 addresses or networks (CIDR) to block or unblock.
@@ -48,10 +50,10 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: In check mode the script is validated with C(nft --check) and not applied.
+    details: In check mode the script is validated with C(nft --check) and not applied.
   diff_mode:
     support: full
-    description: Shows the blocked addresses before and after.
+    details: Shows the blocked addresses before and after.
 notes:
   - Blocks last until the next reboot or flush of the ruleset; persist them through the host's
     nftables configuration if they must survive one.

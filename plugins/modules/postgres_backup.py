@@ -17,9 +17,10 @@ description:
     removes it and fails with the tool's message.
   - The password reaches the tools through a 0600 PGPASSFILE in a private temporary directory.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
   - opsbook.runbooks.backup
+  - opsbook.runbooks.attributes
 options:
   login_host:
     description: PostgreSQL host.
@@ -58,7 +59,7 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is dumped; the module reports what it would write.
+    details: In check mode nothing is dumped; the module reports what it would write.
   diff_mode:
     support: none
 """

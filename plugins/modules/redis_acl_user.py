@@ -16,7 +16,9 @@ description:
     change there so a restart does not undo it.
   - Refuses to disable the user it logs in as.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
 options:
   name:
     description: The ACL user.
@@ -61,7 +63,7 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change, counting the connections that would be closed.
+    details: Reports what would change, counting the connections that would be closed.
   diff_mode:
     support: none
 """

@@ -18,7 +18,10 @@ description:
   - The module sends no credentials, so it has none to leak. A probe that cannot connect is a
     warning finding, not a task failure.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   tls_endpoints:
     description: TLS endpoints, as the certificate check's opsbook_tls_endpoints.
@@ -84,12 +87,6 @@ options:
     default: 10
 requirements:
   - pymongo (for O(mongodb))
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -124,9 +121,8 @@ tls:
        accepted: {TLSv1: false, TLSv1.1: false}, error: null}
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import PYMONGO_IMPORT_ERROR
 from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     mongodb_finding,
     probe_mongodb,
@@ -135,14 +131,6 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     redis_finding,
     tls_finding,
 )
-
-PYMONGO_ERROR: str | None
-try:
-    import pymongo  # noqa: F401
-except ImportError:
-    PYMONGO_ERROR = traceback.format_exc()
-else:
-    PYMONGO_ERROR = None
 
 SERVER = {
     "host": {"type": "str", "required": True},
@@ -172,8 +160,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if params["mongodb"] and PYMONGO_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_ERROR)
+    if params["mongodb"] and PYMONGO_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     timeout = params["timeout"]
     tls = [probe_tls(endpoint, timeout) for endpoint in params["tls_endpoints"]]
     findings = [tls_finding(probe) for probe in tls]

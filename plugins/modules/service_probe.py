@@ -17,7 +17,10 @@ description:
     error), not a task failure.
   - Latency is measured in milliseconds; M(ansible.builtin.uri) reports whole seconds.
 version_added: "0.1.0"
-author: opsbook contributors
+author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   targets:
     description: What to probe.
@@ -59,12 +62,6 @@ options:
     description: Timeout of each probe, in seconds.
     type: float
     default: 10
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""

@@ -2,7 +2,8 @@
 # Apache License 2.0 (see LICENSE in the repository root)
 """What opsbook's filter plugins share: turning the plain functions' own input errors into
 Ansible filter errors, so a bad input stops the task with the function's message. Controller
-side only (filters import it; no module does)."""
+side only, hence plugin_utils rather than module_utils: it imports ansible.errors, which modules
+cannot (filters import it; no module does)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
-"""host_health's figures, computed from text shaped like what the Linux kernel writes to /proc,
-and the module run on this host."""
+"""host_health's figures, computed from text shaped like what the Linux kernel writes to /proc
+(the module run on this host: tests/project/test_host_health_module.py)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +16,6 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.host import (
     parse_meminfo,
     parse_mounts,
 )
-from conftest import run_module
 
 MEMINFO = """MemTotal:       16000000 kB
 MemFree:          500000 kB
@@ -112,21 +109,3 @@ def test_observations_split_system_and_data_disks() -> None:
 def test_mountpoint_of_picks_the_longest_prefix() -> None:
     assert mountpoint_of("/var/lib/mongodb/db", ["/", "/var", "/var/lib/mongodb"]) == "/var/lib/mongodb"
     assert mountpoint_of("/var/lib/mongodbx", ["/", "/var/lib/mongodb"]) == "/"
-
-
-def test_module_reads_this_host(tmp_path: Path) -> None:
-    result = run_module(tmp_path, "host_health", {"cpu_sample_seconds": 0.1}, check=True)
-    assert not result.get("failed"), result
-    statvfs = os.statvfs("/")
-    used = statvfs.f_blocks - statvfs.f_bfree
-    assert result["disks"][0]["mountpoint"] == "/"
-    assert result["observations"]["system_disk_usage_percent"] == pytest.approx(
-        100 * used / (used + statvfs.f_bavail), abs=0.5
-    )
-    assert 0 < result["observations"]["memory_usage_percent"] < 100
-    assert result["cpu"]["cores"] == os.cpu_count() and result["changed"] is False
-
-
-def test_module_refuses_a_negative_sample(tmp_path: Path) -> None:
-    result = run_module(tmp_path, "host_health", {"cpu_sample_seconds": -1})
-    assert result["failed"] and "must not be negative" in result["msg"]

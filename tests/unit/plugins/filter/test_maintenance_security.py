@@ -31,7 +31,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     tls_finding,
     worst,
 )
-from conftest import self_signed_certificate, tls_server
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import self_signed_certificate, tls_server
 
 
 def stat(mode: str, owner: str = "root", group: str = "root", exists: bool = True) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def test_redis_probe_speaks_resp(reply: bytes, status: str) -> None:
     received: list[bytes] = []
 
     def answer() -> None:
-        conn, _ = server.accept()
+        conn, _address = server.accept()
         with conn:
             received.append(conn.recv(64))
             conn.sendall(reply)

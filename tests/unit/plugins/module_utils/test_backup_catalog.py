@@ -25,7 +25,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     skip_if_recent,
     stale_partials,
 )
-from conftest import COLLECTIONS
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import COLLECTIONS_PATH
 
 DAY = 86400.0
 
@@ -59,7 +59,7 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_missing_marker_and_partial_are_not_backups(tmp_path: Path) -> None:
-    path, _ = make_backup(tmp_path, now=time.time() - 10)
+    path, _manifest = make_backup(tmp_path, now=time.time() - 10)
     (path / MARKER).unlink()
     partial = tmp_path / "mongodb" / "daily" / "20200101T000000Z.partial"
     partial.mkdir()
@@ -74,7 +74,7 @@ def test_missing_marker_and_partial_are_not_backups(tmp_path: Path) -> None:
 
 
 def test_flipped_byte_is_corrupt(tmp_path: Path) -> None:
-    path, _ = make_backup(tmp_path, payload=b"abcdef")
+    path, _manifest = make_backup(tmp_path, payload=b"abcdef")
     data = bytearray((path / "dump.bin").read_bytes())
     data[2] ^= 0x01
     (path / "dump.bin").write_bytes(bytes(data))
@@ -92,7 +92,7 @@ def test_lock_of_a_running_writer_is_seen_and_released_when_killed(tmp_path: Pat
         "time.sleep(60)"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", child_code, str(tmp_path), str(COLLECTIONS)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", child_code, str(tmp_path), str(COLLECTIONS_PATH)], stdout=subprocess.PIPE, text=True
     )
     try:
         partial = proc.stdout.readline().strip()
@@ -110,7 +110,7 @@ def test_lock_of_a_running_writer_is_seen_and_released_when_killed(tmp_path: Pat
 
 
 def test_verification_is_recorded_and_summarised(tmp_path: Path) -> None:
-    path, _ = make_backup(tmp_path)
+    path, _manifest = make_backup(tmp_path)
     record_verification(path, {"result": "ok", "verified_epoch": 1234.0, "restore_seconds": 1.5})
     catalog = list_backups(tmp_path)
     assert catalog["backups"][0]["verified"] is True
@@ -171,7 +171,7 @@ def test_weekly_and_monthly_periods() -> None:
 
 
 def test_delete_backup_removes_marker_first_and_refuses_outside_root(tmp_path: Path) -> None:
-    path, _ = make_backup(tmp_path)
+    path, _manifest = make_backup(tmp_path)
     record = list_backups(tmp_path)["backups"][0]
     with pytest.raises(BackupError, match="refusing"):
         delete_backup(record, tmp_path / "elsewhere")
@@ -186,8 +186,8 @@ def test_names_are_checked(tmp_path: Path) -> None:
 
 def test_two_backups_in_the_same_second_get_different_ids(tmp_path: Path) -> None:
     now = time.time()
-    first, _ = make_backup(tmp_path, now=now)
-    second, _ = make_backup(tmp_path, now=now)
+    first, _manifest = make_backup(tmp_path, now=now)
+    second, _manifest = make_backup(tmp_path, now=now)
     assert first != second and len(list_backups(tmp_path)["backups"]) == 2
 
 

@@ -1,13 +1,11 @@
-"""mongodb_health's judgement, on replies shaped like real MongoDB output (tests/unit/fixtures/mongodb/:
+"""mongodb_health's judgement, on replies shaped like real MongoDB output (fixtures/mongodb/:
 MongoDB 7.0 replica sets and a standalone built from the documented serverStatus, replSetGetStatus,
 replSetGetConfig, currentOp, $indexStats and dbStats fields, and FerretDB 1.24's replies recorded
 from the server), evaluated against the shipped alert catalog."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,47 +26,11 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health im
     status_of,
     unused_indexes,
 )
-from bson import Timestamp, json_util
-from conftest import REPO
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import COLLECTION
+from ansible_collections.opsbook.runbooks.tests.unit.plugins.module_utils.fake_mongodb import FakeServer, replies
+from bson import Timestamp
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mongodb"
-CATALOG = validate(yaml.safe_load((REPO / "roles" / "alerting" / "files" / "catalog.yml").read_text()))
-
-
-def replies(name: str) -> dict[str, Any]:
-    """A fixture's replies, decoded from Extended JSON as pymongo would (dates, timestamps, longs)."""
-    return json_util.loads((FIXTURES / f"{name}.json").read_text())["replies"]
-
-
-class FakeServer:
-    """Serves a fixture's replies through the Runner interface gather() uses. A reply recorded as
-    {"$error": {...}} is raised as the server's error; a command the fixture lacks fails the test."""
-
-    def __init__(self, name: str, **changes: Any) -> None:
-        self.replies = replies(name)
-        self.replies.update(changes)
-        self.asked: list[str] = []
-
-    def _reply(self, key: str) -> Any:
-        self.asked.append(key)
-        if key not in self.replies:
-            raise AssertionError(f"the module asked for {key}, which the fixture does not have")
-        reply = copy.deepcopy(self.replies[key])
-        if isinstance(reply, dict) and "$error" in reply:
-            raise CommandError(reply["$error"]["errmsg"], reply["$error"].get("codeName"))
-        return reply
-
-    def command(self, database: str, document: dict[str, Any]) -> dict[str, Any]:
-        return self._reply(f"{database}.{next(iter(document))}")
-
-    def find_one(
-        self, database: str, collection: str, sort: list | None, projection: dict, max_time_ms: int | None = None
-    ) -> dict[str, Any] | None:
-        (field, direction), = sort or [("$natural", 1)]  # fmt: skip
-        return self._reply(f"{database}.{collection}.{field}:{direction}")
-
-    def aggregate(self, database: str, collection: str, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self._reply(f"{database}.{collection}.{next(iter(pipeline[0]))}")
+CATALOG = validate(yaml.safe_load((COLLECTION / "roles" / "alerting" / "files" / "catalog.yml").read_text()))
 
 
 def health(name: str, checks: tuple[str, ...] = CHECKS, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -227,7 +189,7 @@ def test_oplog_window_from_first_and_last_timestamps() -> None:
 def test_short_oplog_window_alerts() -> None:
     last = replies("replset_hidden_arbiter")["admin.hello"]["lastWrite"]["opTime"]["ts"]
     first = {"ts": Timestamp(last.time - 1800, 1)}
-    _, observed = health("replset_hidden_arbiter", ("replication",), changes={"local.oplog.rs.$natural:1": first})
+    _result, observed = health("replset_hidden_arbiter", ("replication",), changes={"local.oplog.rs.$natural:1": first})
     assert observed["db_oplog_window_hours"] == 0.5
     assert alerts_by_name(observed)["MongoOplogWindowShort"][0]["severity"] == "P1"
 
@@ -261,7 +223,7 @@ def test_cache_figures_used_dirty_and_hit_ratio() -> None:
 def test_low_cache_hit_ratio_alerts() -> None:
     status = replies("replset_hidden_arbiter")["admin.serverStatus"]
     status["wiredTiger"]["cache"]["pages read into cache"] = 1_500_000
-    figures, _ = cache_figures(status)
+    figures, _notes = cache_figures(status)
     assert figures["hit_ratio_percent"] == round(100 * (1 - 1_500_000 / 2_450_000), 2)
     assert alerts_by_name(observations({"cache": figures}))["MongoCacheHitRatioLow"][0]["level"] == "critical"
 
@@ -354,7 +316,7 @@ def test_checks_select_what_runs() -> None:
 
 def test_selected_databases_only() -> None:
     empty = {"db": "missing", "collections": 0, "objects": 0, "ok": 1.0}
-    result, _ = health(
+    result, _observed = health(
         "replset_hidden_arbiter", ("databases",), databases=["accounts", "missing"], changes={"missing.dbStats": empty}
     )
     assert sorted(result["databases"]) == ["accounts", "missing"]
@@ -364,8 +326,9 @@ def test_selected_databases_only() -> None:
 def test_arbiter_skips_data_checks() -> None:
     hello = replies("replset_hidden_arbiter")["admin.hello"]
     hello.update(arbiterOnly=True, isWritablePrimary=False, me="db4:27017")
-    result, _ = health("replset_hidden_arbiter", ("server", "replication", "cache", "databases"),
-                       changes={"admin.hello": hello})  # fmt: skip
+    result, _observed = health(
+        "replset_hidden_arbiter", ("server", "replication", "cache", "databases"), changes={"admin.hello": hello}
+    )
     assert result["cache"] is None and result["databases"] is None and result["replication"]["oplog"] is None
     assert result["server"]["version"] == "7.0.12" and result["node"]["arbiter"] is True
     assert any("arbiter" in note for note in result["notes"])
@@ -468,8 +431,8 @@ def test_the_pymongo_edge_turns_refusals_into_notes_and_lets_a_lost_server_throu
         return call
 
     runner = mongodb_health.PyMongoRunner(None)
-    refusal = OperationFailure("x", 59, {"ok": 0.0, "errmsg": "no such command: 'replSetGetStatus'", "code": 59,
-                                        "codeName": "CommandNotFound"})  # fmt: skip
+    reply = {"ok": 0.0, "errmsg": "no such command: 'replSetGetStatus'", "code": 59, "codeName": "CommandNotFound"}
+    refusal = OperationFailure("x", 59, reply)
     with pytest.raises(CommandError) as caught:
         runner._call(fails(refusal))
     assert caught.value.code_name == "CommandNotFound" and "replSetGetStatus" in str(caught.value)

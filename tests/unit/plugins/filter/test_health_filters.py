@@ -1,21 +1,14 @@
 """The health check's filters: which host checks which service, how results become catalog
-observations, and the report they make; and the HTTP/TCP probes against real local servers."""
+observations, and the report they make (the HTTP/TCP probes: module_utils/test_probe.py)."""
 
 from __future__ import annotations
 
-import http.server
-import socket
-import threading
-from collections.abc import Iterator
-
-import pytest
 import yaml
 from ansible_collections.opsbook.runbooks.plugins.filter import health as f
 from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import evaluate, validate
-from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all
-from conftest import REPO
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import COLLECTION
 
-CATALOG = validate(yaml.safe_load((REPO / "roles/alerting/files/catalog.yml").read_text()))
+CATALOG = validate(yaml.safe_load((COLLECTION / "roles/alerting/files/catalog.yml").read_text()))
 SERVICES = [
     {"name": "api", "health_check": {"type": "http", "url": "http://127.0.0.1:1/health"}, "criticality": "critical"},
     {"name": "nginx", "health_check": {"type": "http", "url": "https://x/"}, "criticality": "critical", "group": "lb"},
@@ -138,64 +131,6 @@ def test_report_names_unreachable_hosts_and_down_services_first() -> None:
     assert "P0 ServiceDown (criticality=critical, host=h1, service=api)" in report["summary"]
     hosts = next(s for s in report["sections"] if s["title"] == "Hosts")
     assert hosts["rows"][1][:2] == ["h2", "unreachable"]
-
-
-@pytest.fixture
-def http_server() -> Iterator[int]:
-    """A real HTTP server on loopback: /ok answers 200, anything else 503."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/ok" else 503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_probes_time_http_and_tcp_and_report_failures(http_server: int) -> None:
-    dead = free_port()
-    results = probe_all(
-        [
-            {"name": "ok", "type": "http", "url": f"http://127.0.0.1:{http_server}/ok"},
-            {"name": "sick", "type": "http", "url": f"http://127.0.0.1:{http_server}/sick"},
-            {"name": "gone", "type": "http", "url": f"http://127.0.0.1:{dead}/"},
-            {"name": "port", "type": "tcp", "host": "127.0.0.1", "port": http_server},
-            {"name": "closed", "type": "tcp", "host": "127.0.0.1", "port": dead},
-        ],
-        timeout=3,
-    )
-    by_name = {r["name"]: r for r in results}
-    assert [r["name"] for r in results] == ["ok", "sick", "gone", "port", "closed"]
-    assert by_name["ok"]["up"] and by_name["ok"]["status_code"] == 200 and 0 < by_name["ok"]["latency_ms"] < 3000
-    assert not by_name["sick"]["up"] and by_name["sick"]["error"] == "HTTP 503, expected 200"
-    assert not by_name["gone"]["up"] and "Connection refused" in by_name["gone"]["error"]
-    assert by_name["port"]["up"] and not by_name["closed"]["up"]
-
-
-@pytest.mark.parametrize(
-    ("target", "problem"),
-    [
-        ({"name": "a", "type": "http", "url": "ftp://x/"}, "url must be an http:// or https:// URL"),
-        ({"name": "a", "type": "tcp", "host": "h"}, "a tcp target needs host and a numeric port"),
-        ({"name": "a", "type": "icmp"}, "type must be http or tcp"),
-    ],
-)
-def test_bad_targets_are_named(target: dict, problem: str) -> None:
-    assert problem in (check_target(target) or "")
 
 
 API_UP = f.service_record(SERVICES[0], "skipped", True, "HTTP 200")

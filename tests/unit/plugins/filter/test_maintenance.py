@@ -37,11 +37,11 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance impor
     window_status,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import gather
-from conftest import REPO
-from test_mongodb_health import FakeServer
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import COLLECTION
+from ansible_collections.opsbook.runbooks.tests.unit.plugins.module_utils.fake_mongodb import FakeServer
 
-CATALOG = validate(yaml.safe_load((REPO / "roles" / "alerting" / "files" / "catalog.yml").read_text()))
-DEFAULTS = yaml.safe_load((REPO / "roles" / "maintenance_window" / "defaults" / "main.yml").read_text())
+CATALOG = validate(yaml.safe_load((COLLECTION / "roles" / "alerting" / "files" / "catalog.yml").read_text()))
+DEFAULTS = yaml.safe_load((COLLECTION / "roles" / "maintenance_window" / "defaults" / "main.yml").read_text())
 WEEKLY = DEFAULTS["__maintenance_window_seed_windows"]["weekly"]
 MONTHLY = DEFAULTS["__maintenance_window_seed_windows"]["monthly"]
 FREEZE = DEFAULTS["__maintenance_window_seed_freeze"] | {"dates": [{"date": "2025-11-28", "reason": "Black Friday"}]}
@@ -163,7 +163,7 @@ def test_gzip_keeps_content_mode_and_time_and_refuses_to_overwrite(tmp_path: Pat
         gzip_file(str(log))
     assert log.exists()  # nothing lost
     found, notes = walk_files([str(tmp_path), str(tmp_path / "missing")], ".log")
-    assert [Path(p).name for p, _ in found] == ["app.log"] and "no such directory" in notes[0]
+    assert [Path(p).name for p, _size in found] == ["app.log"] and "no such directory" in notes[0]
 
 
 # --- MongoDB ---------------------------------------------------------------------------------

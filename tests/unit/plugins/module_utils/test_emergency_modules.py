@@ -11,7 +11,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils import nftables a
 
 
 def listing(elements_v4: list, comments: list[str] | None = None) -> dict:
-    comments = [c for c, _ in nft.rules("reject")] if comments is None else comments
+    comments = [c for c, _rule in nft.rules("reject")] if comments is None else comments
     items: list[dict] = [
         {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
         {"table": {"family": "inet", "name": "opsbook", "handle": 3}},
@@ -36,14 +36,14 @@ def test_addresses_are_validated_before_anything() -> None:
     networks, errors = nft.parse_addresses(["203.0.113.7", "198.51.100.0/24", "2001:db8::1", "203.0.113.7"])
     assert [str(n) for n in networks] == ["203.0.113.7/32", "198.51.100.0/24", "2001:db8::1/128"]
     assert errors == []
-    _, errors = nft.parse_addresses(["not-an-ip", "10.0.0.0/4", "127.0.0.0/8", "::1", "300.1.1.1"])
+    _networks, errors = nft.parse_addresses(["not-an-ip", "10.0.0.0/4", "127.0.0.0/8", "::1", "300.1.1.1"])
     assert len(errors) == 5
     assert "not an IP address" in errors[0] and "too many" in errors[1] and "127.0.0.1" in errors[2]
 
 
 def test_a_new_table_is_created_with_sets_chains_and_elements() -> None:
     state = nft.current_state(None, "opsbook")
-    networks, _ = nft.parse_addresses(["127.0.0.77"])
+    networks, _errors = nft.parse_addresses(["127.0.0.77"])
     plan = nft.plan(state, networks, "present", "reject", "opsbook")
     assert "add table inet opsbook" in plan["script"]
     assert plan["script"].count("reject with tcp reset") == 4  # v4 and v6, input and forward
@@ -54,7 +54,7 @@ def test_a_new_table_is_created_with_sets_chains_and_elements() -> None:
 def test_rerun_and_covered_addresses_change_nothing() -> None:
     state = nft.current_state(listing(["127.0.0.77", {"prefix": {"addr": "10.9.0.0", "len": 16}}]), "opsbook")
     assert nft.blocked(state) == ["127.0.0.77", "10.9.0.0/16"]
-    networks, _ = nft.parse_addresses(["127.0.0.77", "10.9.3.4"])
+    networks, _errors = nft.parse_addresses(["127.0.0.77", "10.9.3.4"])
     plan = nft.plan(state, networks, "present", "reject", "opsbook")
     assert plan["script"] == "" and plan["added"] == []
 
@@ -68,7 +68,7 @@ def test_changed_action_rewrites_the_rules_only() -> None:
 
 def test_unblock_removes_exact_entries_and_names_covered_ones() -> None:
     state = nft.current_state(listing(["127.0.0.77", {"prefix": {"addr": "10.9.0.0", "len": 16}}]), "opsbook")
-    networks, _ = nft.parse_addresses(["127.0.0.77", "10.9.1.1", "192.0.2.1"])
+    networks, _errors = nft.parse_addresses(["127.0.0.77", "10.9.1.1", "192.0.2.1"])
     plan = nft.plan(state, networks, "absent", "reject", "opsbook")
     assert plan["script"] == "delete element inet opsbook blocklist_v4 { 127.0.0.77 }\n"
     assert plan["removed"] == ["127.0.0.77"] and plan["not_removed"] == ["10.9.1.1"]

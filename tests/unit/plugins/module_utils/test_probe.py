@@ -1,0 +1,69 @@
+"""The health check's HTTP/TCP probes (plugins/module_utils/probe.py) against real local servers."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all
+
+
+@pytest.fixture
+def http_server() -> Iterator[int]:
+    """A real HTTP server on loopback: /ok answers 200, anything else 503."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/ok" else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_probes_time_http_and_tcp_and_report_failures(http_server: int) -> None:
+    dead = free_port()
+    results = probe_all(
+        [
+            {"name": "ok", "type": "http", "url": f"http://127.0.0.1:{http_server}/ok"},
+            {"name": "sick", "type": "http", "url": f"http://127.0.0.1:{http_server}/sick"},
+            {"name": "gone", "type": "http", "url": f"http://127.0.0.1:{dead}/"},
+            {"name": "port", "type": "tcp", "host": "127.0.0.1", "port": http_server},
+            {"name": "closed", "type": "tcp", "host": "127.0.0.1", "port": dead},
+        ],
+        timeout=3,
+    )
+    by_name = {r["name"]: r for r in results}
+    assert [r["name"] for r in results] == ["ok", "sick", "gone", "port", "closed"]
+    assert by_name["ok"]["up"] and by_name["ok"]["status_code"] == 200 and 0 < by_name["ok"]["latency_ms"] < 3000
+    assert not by_name["sick"]["up"] and by_name["sick"]["error"] == "HTTP 503, expected 200"
+    assert not by_name["gone"]["up"] and "Connection refused" in by_name["gone"]["error"]
+    assert by_name["port"]["up"] and not by_name["closed"]["up"]
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ({"name": "a", "type": "http", "url": "ftp://x/"}, "url must be an http:// or https:// URL"),
+        ({"name": "a", "type": "tcp", "host": "h"}, "a tcp target needs host and a numeric port"),
+        ({"name": "a", "type": "icmp"}, "type must be http or tcp"),
+    ],
+)
+def test_bad_targets_are_named(target: dict, problem: str) -> None:
+    assert problem in (check_target(target) or "")
