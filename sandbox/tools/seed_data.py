@@ -29,10 +29,41 @@ from datetime import UTC, datetime, timedelta
 VERSION = "2026-12-04.3"
 SCALE = {"users": 5_000, "frames": 1_000, "sessions": 8_000, "products": 4_000, "orders": 20_000, "redis": 10_000}
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
-WORDS = (
-    "acetate titanium round square aviator cat-eye oval rectangle rimless browline matte gloss tortoise "
-    "crystal blue gold silver black havana rose green amber slim wide bold classic modern vintage light"
-).split()
+WORDS = [
+    *[
+        "acetate",
+        "titanium",
+        "round",
+        "square",
+        "aviator",
+        "cat-eye",
+        "oval",
+        "rectangle",
+        "rimless",
+        "browline",
+        "matte",
+        "gloss",
+        "tortoise",
+    ],
+    *[
+        "crystal",
+        "blue",
+        "gold",
+        "silver",
+        "black",
+        "havana",
+        "rose",
+        "green",
+        "amber",
+        "slim",
+        "wide",
+        "bold",
+        "classic",
+        "modern",
+        "vintage",
+        "light",
+    ],
+]
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -167,7 +198,9 @@ def seed_postgres(address: str, password: str, database: str, ai: bool = False) 
     from psycopg2.extras import execute_values
 
     host, port = host_port(address)
-    conn = psycopg2.connect(host=host, port=port, user="postgres", password=password, dbname=database, connect_timeout=20)
+    conn = psycopg2.connect(
+        host=host, port=port, user="postgres", password=password, dbname=database, connect_timeout=20
+    )
     try:
         with conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS _opsbook_seed (id text PRIMARY KEY, version text NOT NULL)")
@@ -186,9 +219,7 @@ def seed_postgres(address: str, password: str, database: str, ai: bool = False) 
                     (f"customer{rng.randrange(15000)}@shop.example", rng.randint(1, SCALE["products"])): None
                     for _ in range(20_000)
                 }
-                values = [
-                    (c, p, rng.random(), "recsys-v3", EPOCH, [rng.random() for _ in range(16)]) for c, p in rows
-                ]
+                values = [(c, p, rng.random(), "recsys-v3", EPOCH, [rng.random() for _ in range(16)]) for c, p in rows]
                 execute_values(cur, "INSERT INTO recommendations VALUES %s", values, page_size=2000)
             else:
                 cur.execute(SHOP_SCHEMA)
@@ -197,7 +228,8 @@ def seed_postgres(address: str, password: str, database: str, ai: bool = False) 
                 execute_values(cur, "INSERT INTO orders VALUES %s", orders, page_size=2000)
                 execute_values(cur, "INSERT INTO order_items VALUES %s", items, page_size=5000)
             cur.execute(
-                "INSERT INTO _opsbook_seed VALUES ('seed', %s) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+                "INSERT INTO _opsbook_seed VALUES ('seed', %s) "
+                "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
                 (VERSION,),
             )
             cur.execute("SELECT pg_database_size(current_database())")
@@ -248,7 +280,7 @@ def main() -> None:
     parser.add_argument("--postgres-ai", help="host:port of the AI PostgreSQL server (database opsbook_ai)")
     parser.add_argument("--redis", help="host:port of Redis")
     args = parser.parse_args()
-    mongo_pw, pg_pw, redis_pw = (sys.stdin.read().splitlines() + ["", "", ""])[:3]
+    mongo_pw, pg_pw, redis_pw = [*sys.stdin.read().splitlines(), "", "", ""][:3]
     if args.mongodb:
         print(seed_mongodb(args.mongodb, mongo_pw), flush=True)
     if args.postgres:
