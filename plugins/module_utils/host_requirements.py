@@ -87,7 +87,7 @@ def dpkg_missing(dpkg_query_output: str, wanted: Iterable[str]) -> list[str]:
     not show as installed ("ii"), in the order wanted."""
     installed = set()
     for line in dpkg_query_output.splitlines():
-        name, _, status = line.partition("\t")
+        name, _tab, status = line.partition("\t")
         if status.strip().startswith("ii"):
             installed.add(name.split(":")[0])
     return [p for p in wanted if p not in installed]

@@ -18,6 +18,9 @@ description:
   - Used by the host_requirements role after it installed the packages, and by C(opsbook doctor).
 version_added: "0.2.0"
 author: opsbook contributors (@opsbook)
+extends_documentation_fragment:
+  - opsbook.runbooks.attributes
+  - opsbook.runbooks.attributes.info_module
 options:
   python:
     description: Python libraries by import name, each with the oldest version that works (V(0) for any).
@@ -80,13 +83,6 @@ options:
     description: Seconds each endpoint connection may take.
     type: float
     default: 5
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing to show.
 """
 
 EXAMPLES = r"""
