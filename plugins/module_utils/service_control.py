@@ -351,15 +351,10 @@ def k8s_secret_data(secret: dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
-def k8s_secret_patch(current: dict[str, str], updates: dict[str, Any]) -> dict[str, str]:
-    """The Secret's ``stringData`` after setting `updates` over `current` (names checked,
-    values as the env file gets them), so the Secret and the env file hold the same text."""
-    out = dict(current)
-    for key, value in updates.items():
-        if not ENV_KEY.match(str(key)):
-            raise ServiceControlError(f"{key!r} is not a valid environment variable name")
-        out[str(key)] = env_value(value)
-    return out
+def k8s_string_data(values: dict[str, Any]) -> dict[str, str]:
+    """A Secret's ``stringData`` for `values`: names checked, values as the env file gets them
+    (booleans as true/false), so the Secret and the env file hold the same text."""
+    return {item["name"]: item["value"] for item in k8s_env(values)}
 
 
 def image_targets(

@@ -47,15 +47,13 @@ def test_k8s_secret_data_names_a_key_that_is_not_base64() -> None:
         sc.k8s_secret_data({"data": {"MONGO_URL": "not base64!"}})
 
 
-def test_k8s_secret_patch_sets_values_as_the_env_file_would() -> None:
-    current = sc.k8s_secret_data(SECRET)
-    patched = sc.k8s_secret_patch(current, {"READ_ONLY_MODE": True, "API_KEYS": "k1,k2"})
-    assert patched == {**current, "READ_ONLY_MODE": "true", "API_KEYS": "k1,k2"}
-    assert current["READ_ONLY_MODE"] == "false", "the input is not changed"
+def test_k8s_string_data_holds_the_values_as_the_env_file_would() -> None:
+    values = {"READ_ONLY_MODE": True, "API_KEYS": "k1,k2", "WORKERS": 4}
+    assert sc.k8s_string_data(values) == {"READ_ONLY_MODE": "true", "API_KEYS": "k1,k2", "WORKERS": "4"}
     with pytest.raises(sc.ServiceControlError, match="not a valid environment variable name"):
-        sc.k8s_secret_patch(current, {"BAD-NAME": "x"})
+        sc.k8s_string_data({"BAD-NAME": "x"})
     with pytest.raises(sc.ServiceControlError, match="one line"):
-        sc.k8s_secret_patch(current, {"MONGO_URL": "a\nb"})
+        sc.k8s_string_data({"MONGO_URL": "a\nb"})
 
 
 def test_image_targets_prefers_the_named_image_then_the_history() -> None:
