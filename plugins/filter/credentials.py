@@ -22,4 +22,8 @@ class FilterModule:
             "rotation_store": _wrap(oc.rotation_store),
             "url_user": _wrap(oc.url_user),
             "rotation_describe": _wrap(oc.describe_user),
+            "rotation_random": _wrap(oc.random_secrets),
+            "rotation_env_values": _wrap(oc.rotation_env_values),
+            "rotation_accounts": _wrap(oc.rotation_accounts),
+            "rotation_line": _wrap(oc.rotation_line),
         }

@@ -24,4 +24,13 @@ class FilterModule:
             "rollback_criteria": _wrap(inc.rollback_criteria),
             "invalid_addresses": _wrap(inc.invalid_addresses),
             "redact_inspect": _wrap(inc.redact_inspect),
+            "http_targets": _wrap(inc.http_targets),
+            "git_entries": _wrap(inc.git_entries),
+            "dependency_checks": _wrap(inc.dependency_checks),
+            "service_logs": _wrap(inc.service_logs),
+            "outage_plan": _wrap(inc.outage_plan),
+            "outage_actions": _wrap(inc.outage_actions),
+            "validate_summary": _wrap(inc.validate_summary),
+            "address_list": _wrap(inc.address_list),
+            "instant_values": _wrap(inc.instant_values),
         }

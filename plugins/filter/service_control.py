@@ -27,4 +27,9 @@ class FilterModule:
             "k8s_env": _wrap(sc.k8s_env),
             "k8s_log_entry": _wrap(sc.k8s_log_entry),
             "unsettled": _wrap(sc.unsettled),
+            "k8s_secret_data": _wrap(sc.k8s_secret_data),
+            "k8s_string_data": _wrap(sc.k8s_string_data),
+            "image_targets": _wrap(sc.image_targets),
+            "k8s_attach_logs": _wrap(sc.k8s_attach_logs),
+            "status_line": _wrap(sc.status_line),
         }

@@ -66,3 +66,32 @@ def session_kill_note(error: Exception | None) -> dict[str, Any]:
             "authenticated as the user stay open until they close; new logins fail",
         }
     return {"sessions_killed": False, "sessions_note": f"killAllSessionsByPattern failed: {error}"}
+
+
+class AccountsError(ValueError):
+    """Account names the lockdown cannot act on; the message names what to fix."""
+
+
+def account_refs(users: list[Any] | str) -> list[dict[str, str]]:
+    """MongoDB users as {name, database}, from `name@database` strings (or comma-separated ones)
+    and {name, database} mappings; a bare name is in `admin`."""
+    if isinstance(users, str):
+        users = [u.strip() for u in users.split(",") if u.strip()]
+    refs = []
+    for user in users or []:
+        if isinstance(user, dict):
+            if not user.get("name"):
+                raise AccountsError(f"a MongoDB user needs a name: {user!r}")
+            refs.append({"name": str(user["name"]), "database": str(user.get("database") or "admin")})
+            continue
+        name, _, database = str(user).partition("@")
+        if not name:
+            raise AccountsError(f"{user!r} is not a MongoDB user: write name@database")
+        refs.append({"name": name, "database": database or "admin"})
+    return refs
+
+
+def mongodb_user_keys(users: list[Any] | str) -> list[str]:
+    """`name@database` of each MongoDB user (see account_refs), as the registry and
+    account_lockdown_mongodb_passwords key them."""
+    return [registry_key(ref["name"], ref["database"]) for ref in account_refs(users)]

@@ -370,3 +370,72 @@ def rotation_store(
 def describe_user(entry: dict[str, Any], field: str, problem: str) -> str:
     """`account app_mongodb: mongodb user app_b <problem>` for messages."""
     return f"account {entry['name']}: {entry['kind']} user {entry[field]} {problem}"
+
+
+_ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def random_secrets(plan: list[dict[str, Any]], length: int) -> dict[str, str]:
+    """One fresh random value (letters and digits, from the operating system's CSPRNG) per
+    account of the plan, by account name: the new_passwords of rotation_secrets."""
+    if length < 20:
+        raise RotationError(f"secrets need at least 20 characters, got {length}")
+    return {entry["name"]: "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length)) for entry in plan}
+
+
+def rotation_env_values(new: dict[str, dict[str, Any]], plan: list[dict[str, Any]], field: str) -> dict[str, str]:
+    """{env_var: value} of the rotated accounts for the application's secret: `field` is
+    new_value (the switch) or old_value (the rollback)."""
+    if field not in ("new_value", "old_value"):
+        raise RotationError(f"field must be new_value or old_value, got {field!r}")
+    env_vars = {entry["name"]: entry["env_var"] for entry in plan}
+    missing = sorted(set(new) - set(env_vars))
+    if missing:
+        raise RotationError(f"accounts {', '.join(missing)} were rotated but are not in the plan")
+    return {env_vars[name]: record[field] for name, record in new.items()}
+
+
+def rotation_accounts(
+    plan: list[dict[str, Any]],
+    new: dict[str, dict[str, Any]],
+    status: str,
+    switched_at: str,
+    sessions: dict[str, dict[str, Any]],
+    check_mode: bool,
+) -> list[dict[str, Any]]:
+    """The report's row per account, without any secret: old user -> new user, its status
+    (`status` for the rotated ones; planned or not due for the others), the switch time, the
+    API key counts and what happened to the sessions."""
+    rows = []
+    for entry in plan:
+        rotated = entry["name"] in new
+        account_status = status if rotated else "planned" if check_mode and entry.get("due") else "not due"
+        rows.append(
+            {
+                "account": entry["name"],
+                "kind": entry["kind"],
+                "strategy": entry["strategy"],
+                "old_user": entry.get("current_user"),
+                "new_user": entry.get("next_user") if rotated and status == "rotated" else entry.get("current_user"),
+                "status": account_status,
+                "switched_at": switched_at if rotated else "",
+                "api_keys": new[entry["name"]].get("counts", {}) if rotated and entry["kind"] == "api_keys" else {},
+                "sessions": sessions.get(entry["name"]) or {},
+            }
+        )
+    return rows
+
+
+def rotation_line(row: dict[str, Any]) -> str:
+    """One line of the run's output for a row of rotation_accounts."""
+    text = f"{row['account']} ({row['kind']}, {row['strategy']}): {row['status']}"
+    if row["kind"] != "api_keys":
+        text += f", {row['old_user']} -> {row['new_user']}"
+    elif row.get("api_keys"):
+        keys = row["api_keys"]
+        text += f", keys added {keys['added']}, removed {keys['removed']}, valid {keys['kept']}"
+    if row.get("switched_at"):
+        text += f", switched at {row['switched_at']}"
+    if row.get("sessions"):
+        text += f"; sessions: {row['sessions'].get('note', '')}"
+    return text

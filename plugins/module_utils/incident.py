@@ -7,6 +7,7 @@ criteria, redaction of container inspect output, and input checks that must fail
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from typing import Any
 
@@ -197,3 +198,139 @@ def redact_inspect(inspect: dict[str, Any]) -> dict[str, Any]:
         config["Env"] = env
     out["Config"] = config
     return out
+
+
+def http_targets(services: list[dict[str, Any]], ca_path: str | None = None) -> list[dict[str, Any]]:
+    """service_probe targets for the inventory's services with an HTTP health check; `ca_path`
+    (the platform's CA bundle) is given to the https ones."""
+    targets = []
+    for service in services:
+        check = service.get("health_check") or {}
+        if check.get("type") != "http":
+            continue
+        target = {"name": service["name"], "type": "http", "url": check["url"]}
+        if ca_path and str(check["url"]).startswith("https:"):
+            target["ca_path"] = ca_path
+        targets.append(target)
+    return targets
+
+
+def git_entries(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per repository, its last commits from the registered results of one `git log` per
+    directory (item: the directory), or the error git gave."""
+    return [
+        {
+            "repository": result.get("item"),
+            "commits": list(result.get("stdout_lines") or []),
+            "error": None if result.get("rc", 1) == 0 else str(result.get("stderr") or "").strip(),
+        }
+        for result in results
+    ]
+
+
+def dependency_checks(results: dict[str, dict[str, Any]], targets: dict[str, str]) -> list[dict[str, Any]]:
+    """{name, type, target, up, error[, version]} per dependency checked from this host, from the
+    registered results of the MongoDB ping (mongodb_command), postgresql_ping and redis_info
+    (`results` by mongodb/postgres/redis; a skipped one was checked elsewhere)."""
+    checks = []
+    for name, result in results.items():
+        if not result or result.get("skipped"):
+            continue
+        check: dict[str, Any] = {"name": name, "type": name, "target": targets.get(name, "")}
+        if name == "mongodb":
+            check["up"] = not result.get("failed")
+            check["error"] = result.get("msg") if result.get("failed") else None
+        elif name == "postgres":
+            check["up"] = bool(result.get("is_available"))
+            check["version"] = (result.get("server_version") or {}).get("full")
+            check["error"] = None if check["up"] else result.get("conn_err_msg", result.get("msg", "unavailable"))
+        elif name == "redis":
+            check["up"] = "info" in result
+            check["version"] = (result.get("info") or {}).get("redis_version")
+            check["error"] = None if check["up"] else result.get("msg", "unavailable")
+        else:
+            raise IncidentError(f"unknown dependency {name!r}: mongodb, postgres or redis")
+        checks.append(check)
+    return checks
+
+
+def service_logs(apps: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One log file per application service of each host that has log lines or a reason it has
+    none: {host, service, text} (text: the lines, or a note saying why there are none)."""
+    files = []
+    for app in apps:
+        for name, service in (app.get("services") or {}).items():
+            if "logs" not in service and "logs_unavailable" not in service:
+                continue
+            lines = service.get("logs") or []
+            why = service.get("logs_unavailable") or "the service wrote none"
+            text = "\n".join(lines) + "\n" if lines else f"(no log lines: {why})\n"
+            files.append({"host": app["host"], "service": name, "text": text})
+    return files
+
+
+def outage_plan(status: dict[str, dict[str, Any]], restart_all: bool = False) -> dict[str, list[str]]:
+    """What an outage recovery does with each application service (service_control_result):
+    start the ones that do not run (stopped, exited, gone), restart the running ones that are
+    unhealthy (every running one with `restart_all`, seed 001's "Restart all services")."""
+    running = [name for name, s in status.items() if s.get("state") in ("running", "degraded")]
+    return {
+        "start": [name for name in status if name not in running],
+        "restart": running if restart_all else [name for name in running if not status[name].get("healthy")],
+    }
+
+
+def outage_actions(
+    plan: dict[str, list[str]], scale: str, replicas: int, host: str, at: str, check_mode: bool
+) -> list[dict[str, str]]:
+    """The incident timeline's entries for what an outage recovery did on `host` at `at`."""
+    actions = []
+    if plan.get("start"):
+        actions.append({"at": at, "action": "start " + ", ".join(plan["start"]), "result": "ok"})
+    if plan.get("restart"):
+        actions.append({"at": at, "action": "restart " + ", ".join(plan["restart"]), "result": "ok"})
+    if scale:
+        actions.append({"at": at, "action": f"scale {scale} to {replicas}", "result": "ok"})
+    verified = "check mode: nothing changed" if check_mode else "every application service healthy"
+    actions.append({"at": at, "action": f"verify on {host}", "result": verified})
+    return actions
+
+
+def validate_summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per collection, what MongoDB's `validate` said (registered mongodb_command results, item:
+    the collection): valid, the records it counted and its errors."""
+    rows = []
+    for result in results:
+        reply = result.get("result") or {}
+        rows.append(
+            {
+                "collection": result.get("item"),
+                "valid": bool(reply.get("valid")),
+                "records": reply.get("nrecords"),
+                "errors": list(reply.get("errors") or []),
+            }
+        )
+    return rows
+
+
+def address_list(addresses: list[str] | str | None) -> list[str]:
+    """Addresses given as a list or as one comma-separated string, as a list."""
+    if isinstance(addresses, str):
+        return [a.strip() for a in addresses.split(",") if a.strip()]
+    return [str(a) for a in addresses or []]
+
+
+def instant_values(results: list[dict[str, Any]]) -> list[float | None]:
+    """The first sample's value of each Prometheus instant query, from the registered results of
+    one ansible.builtin.uri call per query (json: the API's reply); None where the query failed,
+    returned nothing or a value that is not a number (NaN, +Inf: no traffic)."""
+    values: list[float | None] = []
+    for result in results:
+        samples = (((result.get("json") or {}).get("data") or {}).get("result")) or []
+        value = samples[0].get("value", [None, None])[1] if samples else None
+        try:
+            number = float(value) if value is not None else None
+        except (TypeError, ValueError):
+            number = None
+        values.append(number if number is not None and math.isfinite(number) else None)
+    return values

@@ -8,6 +8,8 @@ call them without Ansible; plugins/filter/service_control.py exposes them as fil
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
@@ -335,3 +337,58 @@ def unsettled(status: dict[str, dict[str, Any]], expect: str) -> list[str]:
     if expect == "healthy":
         return [n for n, s in status.items() if not s.get("healthy")]
     raise ServiceControlError(f"unknown expected state {expect!r}: healthy or stopped")
+
+
+def k8s_secret_data(secret: dict[str, Any] | None) -> dict[str, str]:
+    """The decoded ``data`` of a Kubernetes Secret as the API returns it (base64 values), as
+    the text values an env file holds."""
+    out: dict[str, str] = {}
+    for key, value in ((secret or {}).get("data") or {}).items():
+        try:
+            out[key] = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, TypeError) as err:
+            raise ServiceControlError(f"key {key} of the Secret is not base64-encoded UTF-8 text: {err}") from err
+    return out
+
+
+def k8s_string_data(values: dict[str, Any]) -> dict[str, str]:
+    """A Secret's ``stringData`` for `values`: names checked, values as the env file gets them
+    (booleans as true/false), so the Secret and the env file hold the same text."""
+    return {item["name"]: item["value"] for item in k8s_env(values)}
+
+
+def image_targets(
+    services: list[str],
+    images: dict[str, str],
+    rollback: bool,
+    override: dict[str, Any] | None,
+    running: dict[str, str],
+    local_images: list[dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The image each service moves to: the one `images` names (set_image, or a rollback with
+    an explicit target), else for a rollback the previous one (see previous_image). Services
+    with neither are left out. Values: {image, source} or {image: None, reason}."""
+    targets: dict[str, dict[str, Any]] = {}
+    for name in services:
+        if name in images:
+            targets[name] = {"image": images[name], "source": "service_control_images"}
+        elif rollback:
+            if name not in running:
+                raise ServiceControlError(f"service {name} has no running image to roll back from")
+            targets[name] = previous_image(override, name, running[name], local_images)
+    return targets
+
+
+def k8s_attach_logs(status: dict[str, dict[str, Any]], log_results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The status with each service's log lines (or why there are none) from the registered
+    results of one k8s_log per Deployment (item: the selected service, with its name)."""
+    entries = {result["item"]["name"]: k8s_log_entry(result) for result in log_results}
+    return {name: {**service, **entries.get(name, {})} for name, service in status.items()}
+
+
+def status_line(status: dict[str, dict[str, Any]], fields: list[str], separator: str = " ") -> str:
+    """`api running healthy, worker running healthy`: per service its name and the given fields,
+    joined by `separator`, for a run's one-line summaries."""
+    return ", ".join(
+        separator.join([name, *(str(service.get(field, "")) for field in fields)]) for name, service in status.items()
+    )

@@ -131,6 +131,17 @@ def _default_survey(spec: PlaybookSpec, available: Mapping[str, Question]) -> li
     return questions
 
 
+def _literal(default: Any) -> Any:
+    """A spec default as a survey can show it: None for one that is a Jinja expression (a role
+    default that falls back on an inventory variable, such as ``{{ opsbook_backup_dir | default(...) }}``),
+    which only Ansible can work out; the role's own default then applies."""
+    if isinstance(default, str) and "{{" in default:
+        return None
+    if isinstance(default, list) and any(isinstance(item, str) and "{{" in item for item in default):
+        return None
+    return default
+
+
 def _question(book: Playbook, entry: Mapping[str, Any], available: Mapping[str, Question]) -> dict[str, Any]:
     unknown = set(entry) - _QUESTION_KEYS
     if unknown:
@@ -150,7 +161,7 @@ def _question(book: Playbook, entry: Mapping[str, Any], available: Mapping[str, 
             f"{CONFIG_PATH}: {book.name}: {variable} is a {spec_type} without choices and cannot be a survey "
             "question; leave it to extra variables"
         )
-    default = entry.get("default", spec.get("default"))
+    default = entry.get("default", _literal(spec.get("default")))
     question: dict[str, Any] = {
         "variable": variable,
         "question_name": str(entry.get("question_name") or variable.replace("_", " ").capitalize()),

@@ -38,6 +38,9 @@ API_KEYS=
 ENV
     )
   fi
+  # The password of the credential rotation's vault store (inventories/local/group_vars/all/
+  # rotation.yml), so that README's rotate_credentials.yml example runs on a fresh sandbox.
+  secret rotation_vault_password >/dev/null
   app_image_build
   sandbox_compose up -d --wait --wait-timeout 60 >>"$LOG_DIR/app.log" 2>&1 \
     || die "app: docker compose up failed" "$LOG_DIR/app.log"

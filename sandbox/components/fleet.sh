@@ -79,6 +79,8 @@ fleet_up() {
   for entry in "${FLEET_HOSTS[@]}"; do _fleet_provision "${entry%%:*}"; done
   _fleet_seed
   _fleet_app_up
+  # The credential rotation's vault store password (inventories/fleet/group_vars/all/rotation.yml).
+  secret fleet_rotation_vault_password >/dev/null
 }
 
 # The data set of the seeds' shape, then db1's oplog (after the seed, as on the loopback sandbox:

@@ -219,14 +219,14 @@ def test_security_incident_blocks_disables_captures_and_undoes(app, test_account
     assert logins(password) == {"postgres": True, "redis": True, "mongodb": True}
     assert connect_from(BLOCKED_SOURCE) == "connected"
     users = {
-        "security_block_ips": [BLOCKED_SOURCE],
-        "security_postgres_users": ["opsbook_test_intruder"],
-        "security_redis_users": ["opsbook_test_intruder"],
-        "security_mongodb_users": ["opsbook_test_intruder@opsbook_app"],
+        "emergency_block_ips": [BLOCKED_SOURCE],
+        "emergency_postgres_users": ["opsbook_test_intruder"],
+        "emergency_redis_users": ["opsbook_test_intruder"],
+        "emergency_mongodb_users": ["opsbook_test_intruder@opsbook_app"],
         "incident_id": "INC-test-security",
         # The emergency rotation has its own tests; rotating the shared sandbox's credentials here
         # would disturb the other work running against it.
-        "security_rotate_credentials": False,
+        "emergency_rotate_credentials": False,
     }
     try:
         result = run_playbook(
@@ -263,11 +263,11 @@ def test_security_incident_blocks_disables_captures_and_undoes(app, test_account
             json.dumps(
                 {
                     **users,
-                    "security_block_ips": [],
-                    "security_unblock_ips": [BLOCKED_SOURCE],
-                    "security_account_state": "enabled",
-                    "security_capture": False,
-                    "security_rotate_credentials": False,
+                    "emergency_block_ips": [],
+                    "emergency_unblock_ips": [BLOCKED_SOURCE],
+                    "emergency_account_state": "enabled",
+                    "emergency_capture": False,
+                    "emergency_rotate_credentials": False,
                     "account_lockdown_mongodb_passwords": {"opsbook_test_intruder@opsbook_app": new_password},
                 }
             )
@@ -300,7 +300,7 @@ def test_bad_input_fails_before_any_change(app) -> None:
             (
                 "playbooks/emergency_security_incident.yml",
                 "-e",
-                '{"security_block_ips": ["10.1.2.300"]}',
+                '{"emergency_block_ips": ["10.1.2.300"]}',
                 "-e",
                 "confirm=yes",
             ),
@@ -310,7 +310,7 @@ def test_bad_input_fails_before_any_change(app) -> None:
             (
                 "playbooks/emergency_security_incident.yml",
                 "-e",
-                '{"security_block_ips": ["127.0.0.0/8"]}',
+                '{"emergency_block_ips": ["127.0.0.0/8"]}',
                 "-e",
                 "confirm=yes",
             ),

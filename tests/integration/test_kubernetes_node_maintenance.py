@@ -116,7 +116,7 @@ def test_drain_without_confirmation_changes_nothing(core: Any, tmp_path: Path) -
     before = pods_on(core, node)
     result = maintenance(tmp_path, "-e", f"node={node}")
     assert result.returncode != 0
-    assert "Nothing was changed" in result.stdout
+    assert "Not confirmed, nothing changed" in result.stdout
     assert "confirm=yes" in result.stdout
     assert not core.read_node(node).spec.unschedulable
     assert pods_on(core, node) == before
