@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.opsbook.runbooks.plugins.module_utils import accounts as acc
-from ansible_collections.opsbook.runbooks.plugins.module_utils.filters import filter_errors
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_errors
 
 _wrap = filter_errors(acc.AccountsError)
 

@@ -324,7 +324,7 @@ def rotation_secrets(
     for entry in plan:
         if not entry["due"]:
             continue
-        account = {"name": entry["name"], "env_var": entry["env_var"]}
+        account = {"name": entry["name"], "env_var": entry["env_var"], "kind": entry["kind"]}
         old_value, _source = current_secret(account, app_env, store)
         name = entry["name"]
         if entry["kind"] == "api_keys":

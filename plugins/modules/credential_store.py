@@ -96,13 +96,21 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import RotationError, store_dump, store_load
 from ansible_collections.opsbook.runbooks.plugins.module_utils.files import write_atomic
 
+VAULT_ID = "opsbook_credentials"
+
 
 def vault(module: AnsibleModule, action: str, password_file: str, data: str | None = None, path: str = "-") -> str:
     """Run `ansible-vault encrypt|decrypt` with standard input and output; fail naming the cause."""
     tool = module.get_bin_path("ansible-vault", opt_dirs=[os.path.dirname(sys.executable)])
     if tool is None:
         module.fail_json(msg="ansible-vault not found next to the module's Python or on PATH; install ansible-core")
-    args = [tool, action, "--vault-password-file", password_file, "--output", "-", path]
+    # The store's own vault id: with it, ansible-vault encrypts with this password file even when
+    # the controller's environment names vault secrets of its own (ANSIBLE_VAULT_PASSWORD_FILE,
+    # ANSIBLE_VAULT_IDENTITY_LIST: an inventory's vault, AWX's vault credential), which would
+    # otherwise leave it two ids to choose from and refuse.
+    args = [tool, action, "--vault-id", f"{VAULT_ID}@{password_file}", "--output", "-", path]
+    if action == "encrypt":
+        args[2:2] = ["--encrypt-vault-id", VAULT_ID]
     rc, out, err = module.run_command(args, data=data, binary_data=True, encoding="utf-8")
     if rc != 0:
         reason = err.strip().splitlines()[-1] if err.strip() else f"rc {rc}"

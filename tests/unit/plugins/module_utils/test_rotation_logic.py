@@ -124,6 +124,10 @@ def test_an_empty_api_key_list_is_a_current_secret_that_gets_its_first_key() -> 
     assert api_keys_rotate("", [], NOW, 86400, "k1")["value"] == "k1"
     with pytest.raises(RotationError, match="has no API_KEYS"):
         rotation_plan(ACCOUNTS, "api_keys", {k: v for k, v in ENV.items() if k != "API_KEYS"}, {}, NOW)
+    # The rotation itself reads the same empty list as the current secret (the fleet's first
+    # rotate_credentials.yml failed here on a KeyError).
+    secrets = rotation_secrets(plan, dict(ENV, API_KEYS=""), {}, {"k": "k1"}, NOW, 24)
+    assert secrets["k"]["old_value"] == "" and secrets["k"]["new_value"] == "k1"
 
 
 def test_max_age_skips_recently_rotated_accounts() -> None:
