@@ -98,6 +98,67 @@ def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[
     return run_venv("ansible-playbook", *args, timeout=timeout)
 
 
+# The fleet (`make sandbox-up FLEET=1`): its inventory, its hosts' addresses (from the inventory,
+# the one place they are written) and the throw-away password of its vault.
+FLEET_INVENTORY = REPO / "inventories" / "fleet"
+FLEET_VAULT_PASSWORD = FLEET_INVENTORY / "vault-password.txt"
+
+
+def fleet_hosts() -> dict[str, str]:
+    """{host: address} of the fleet inventory."""
+    import yaml
+
+    hosts: dict[str, str] = {}
+    for group in yaml.safe_load((FLEET_INVENTORY / "hosts.yml").read_text())["all"]["children"].values():
+        hosts.update({name: spec["ansible_host"] for name, spec in (group.get("hosts") or {}).items()})
+    return hosts
+
+
+def require_fleet() -> dict[str, str]:
+    """The fleet's hosts, or a skip naming the fleet when its hosts do not answer SSH."""
+    hosts = fleet_hosts()
+    down = [name for name, address in hosts.items() if not port_open(22, address)]
+    if down:
+        pytest.skip(f"the sandbox's fleet is not up (no SSH on {', '.join(down)}; run `make sandbox-up FLEET=1`)")
+    return hosts
+
+
+def run_fleet(playbook: str, *args: str, inventory: Path = FLEET_INVENTORY, timeout: int = 900) -> Any:
+    """Run playbooks/<playbook> against the fleet (or an overlay of it) over SSH."""
+    return run_playbook(
+        "-i", str(inventory), "--vault-password-file", str(FLEET_VAULT_PASSWORD), f"playbooks/{playbook}", *args,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def fleet_ssh(host: str, command: str, *, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run a shell command on a fleet host as its ops user (sudo inside the command when needed)."""
+    run = subprocess.run(
+        [
+            "ssh", "-i", str(STATE / "fleet" / "ssh" / "id_ed25519"),
+            "-o", f"UserKnownHostsFile={STATE / 'fleet' / 'ssh' / 'known_hosts'}", "-o", "BatchMode=yes",
+            f"ops@{fleet_hosts()[host]}", command,
+        ],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if check:
+        assert run.returncode == 0, f"{host}: {command}: {run.stdout[-2000:]} {run.stderr[-2000:]}"
+    return run
+
+
+def recap(stdout: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP of an ansible-playbook run: {host: {ok, changed, unreachable, failed, ...}}."""
+    counts = {}
+    for match in re.finditer(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", stdout, re.M):
+        counts[match[1]] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match[2])}
+    return counts
+
+
+def changed_hosts(stdout: str, ignore: tuple[str, ...] = ("localhost",)) -> dict[str, int]:
+    """The hosts whose tasks reported a change (the controller, which writes reports, left out)."""
+    return {host: c["changed"] for host, c in recap(stdout).items() if c.get("changed") and host not in ignore}
+
+
 def run_module(tmp_path: Path, module: str, args: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
     """Run one module on localhost through ansible-playbook and return its registered result
     (failed or not). args may hold Jinja expressions, such as a lookup of the alert catalog. A
