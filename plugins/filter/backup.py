@@ -19,6 +19,6 @@ class FilterModule:
         return {
             "backup_targets_checked": _wrap(bt.check_targets),
             "backup_target_groups": _wrap(bt.target_groups),
-            "backup_targets_of": _wrap(bt.targets_of),
-            "backup_target": _wrap(bt.target),
+            "backup_target_entry": _wrap(bt.target_entry),
+            "postgres_servers": _wrap(bt.postgres_servers),
         }

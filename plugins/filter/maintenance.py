@@ -467,6 +467,7 @@ class FilterModule:
                 "security_file_entries": s.file_entries,
                 "security_file_findings": s.file_findings,
                 "security_postgres_findings": s.postgres_findings,
+                "security_postgres_server_findings": s.postgres_server_findings,
                 "security_container_findings": s.containers_findings,
                 "security_sshd_findings": s.sshd_findings,
                 "security_accept": s.accept,

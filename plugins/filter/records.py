@@ -20,4 +20,5 @@ class FilterModule:
             "by_item": _wrap(rec.by_item),
             "pluck": _wrap(rec.pluck),
             "table_rows": _wrap(rec.table_rows),
+            "prefix_keys": _wrap(rec.prefix_keys),
         }

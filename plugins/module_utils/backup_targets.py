@@ -5,9 +5,14 @@ inventory group backs it up, and which server it reads. One place for what backu
 backup_verify.yml, restore.yml and the health check's freshness check all need to agree on.
 
 An entry: {target, kind: mongodb | postgres | files} and, optionally, group (the inventory group
-whose hosts back it up; by kind: mongodb, postgres, app), host and port (the server, for a kind
-with several servers such as seed 004's two PostgreSQL servers; default: the inventory's
-opsbook_<kind>_host and _port) and databases (PostgreSQL: the databases to dump)."""
+whose hosts back it up; by kind: mongodb, postgres, app) and, for PostgreSQL, server: the name of
+one of opsbook_postgres_servers (seed 004 runs a main and an AI server), whose host, port and
+databases the target takes; without one, the inventory's opsbook_postgres_host, _port and
+_databases.
+
+`postgres_servers()` is the one list of PostgreSQL servers the runbooks work on (backups,
+verification, vacuum, the security checks): opsbook_postgres_servers, or the one server of
+opsbook_postgres_host and _port."""
 
 from __future__ import annotations
 
@@ -24,9 +29,41 @@ class BackupTargetError(ValueError):
     """The table of backup targets is not usable."""
 
 
-def check_targets(targets: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """The targets with their group filled in; BackupTargetError naming what to fix when the table
-    is empty (a backup run that backs up nothing must not report success), or an entry is wrong."""
+def postgres_servers(
+    servers: Iterable[Mapping[str, Any]] | None,
+    host: str | None = None,
+    port: int | None = None,
+    databases: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The PostgreSQL servers: each {name, host, port, databases}; without a list, the inventory's
+    one server (opsbook_postgres_host, _port, _databases) named "main"."""  # fmt: skip
+    if not servers:
+        return [
+            {"name": "main", "host": host or "127.0.0.1", "port": int(port or 5432), "databases": list(databases or [])}
+        ]
+    listed = []
+    for number, server in enumerate(servers, 1):
+        if not server.get("name") or not server.get("port"):
+            raise BackupTargetError(
+                f"opsbook_postgres_servers entry #{number} needs a name and a port, got {dict(server)}"
+            )
+        listed.append(
+            {
+                "name": server["name"],
+                "host": server.get("host") or host or "127.0.0.1",
+                "port": int(server["port"]),
+                "databases": list(server.get("databases") or []),
+            }
+        )
+    return listed
+
+
+def check_targets(
+    targets: Iterable[Mapping[str, Any]] | None, servers: Iterable[Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The targets with their group (and a PostgreSQL target's server's host, port and databases)
+    filled in; BackupTargetError naming what to fix when the table is empty (a backup run that
+    backs up nothing must not report success), or an entry is wrong."""
     entries = list(targets or [])
     if not entries:
         raise BackupTargetError(
@@ -44,7 +81,19 @@ def check_targets(targets: Iterable[Mapping[str, Any]] | None) -> list[dict[str,
         if name in seen:
             raise BackupTargetError(f"backup target {name} is listed twice")
         seen.add(name)
-        checked.append({**entry, "group": entry.get("group") or GROUP_OF_KIND[kind]})
+        filled = {**entry, "group": entry.get("group") or GROUP_OF_KIND[kind]}
+        if entry.get("server"):
+            known = {s["name"]: s for s in servers or []}
+            if kind != "postgres" or entry["server"] not in known:
+                raise BackupTargetError(
+                    f"backup target {name}: server {entry['server']!r} is not one of opsbook_postgres_servers "
+                    f"({', '.join(known) or 'none listed'})"
+                )
+            server = known[entry["server"]]
+            filled.update(
+                host=server.get("host"), port=int(server["port"]), databases=list(server.get("databases") or [])
+            )
+        checked.append(filled)
     return checked
 
 
@@ -53,17 +102,10 @@ def target_groups(targets: Iterable[Mapping[str, Any]] | None) -> dict[str, str]
     return {t["target"]: t["group"] for t in check_targets(targets)} if targets else {}
 
 
-def targets_of(targets: Iterable[Mapping[str, Any]] | None, kind: str, groups: Iterable[str]) -> list[dict[str, Any]]:
-    """The targets of one kind that a host in `groups` (its group_names) backs up."""
-    mine = set(groups)
-    return [t for t in check_targets(targets) if t["kind"] == kind and t["group"] in mine]
-
-
-def target(
-    targets: Iterable[Mapping[str, Any]] | None, name: str, defaults: Mapping[str, Any] | None = None
+def target_entry(
+    targets: Iterable[Mapping[str, Any]] | None, name: str, servers: Iterable[Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """One target's entry, with host and port from `defaults` where the entry names none."""
-    for entry in check_targets(targets):
-        if entry["target"] == name:
-            return {**{k: v for k, v in (defaults or {}).items() if v is not None}, **entry}
-    raise BackupTargetError(f"no backup target {name!r} in opsbook_backup_targets")
+    """One target's entry, its server filled in; {} when the table does not list it."""
+    if not targets:
+        return {}
+    return next((t for t in check_targets(targets, servers) if t["target"] == name), {})

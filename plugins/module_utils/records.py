@@ -56,3 +56,8 @@ def pluck(records: Mapping[str, Mapping[str, Any]], field: str, default: Any = N
 def table_rows(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
     """The rows of a report table: per record, its value of each column (None where missing)."""
     return [[record.get(column) for column in columns] for record in records]
+
+
+def prefix_keys(mapping: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The mapping with `prefix` before every key (one server's results among several)."""
+    return {f"{prefix}{key}": value for key, value in mapping.items()}

@@ -338,6 +338,28 @@ def postgres_findings(
     return out
 
 
+def postgres_server_findings(
+    results: Iterable[Mapping[str, Any]], login_user: str = "postgres"
+) -> list[dict[str, Any]]:
+    """postgres_findings for each server's looped postgresql_query result (item: the server); a
+    server that could not be read is a finding that says so, never a pass."""
+    out: list[dict[str, Any]] = []
+    for result in results:
+        server = result["item"]
+        target = f"{server['host']}:{server['port']}"
+        answers = result.get("query_all_results")
+        if answers:
+            out += postgres_findings(target, answers[0][0].get("password_encryption"), answers[1])
+        else:
+            reason = result.get("msg") or "no reply"
+            out.append(
+                finding(
+                    "postgres_hba", target, "warning", f"could not read pg_hba_file_rules as {login_user}: {reason}"
+                )
+            )
+    return out
+
+
 def _pg_list(value: Any) -> str:
     return ",".join(map(str, value)) if isinstance(value, list) else str(value or "")
 
