@@ -308,15 +308,18 @@ def unsafe_members(members: list[tarfile.TarInfo], dest: str) -> list[str]:
     """The members that would land outside `dest` or are not plain files, directories or links
     inside it (what tarfile's "data" filter refuses), for Pythons without that filter."""
     root = os.path.realpath(dest)
+
+    def within(path: str) -> bool:
+        return os.path.commonpath([root, path]) == root
+
     bad = []
     for member in members:
         target = os.path.realpath(os.path.join(root, member.name))
-        inside = target == root or target.startswith(root + os.sep)
+        inside = within(target)
         link_ok = True
         if member.issym() or member.islnk():
             base = root if member.islnk() else os.path.dirname(target)
-            link = os.path.realpath(os.path.join(base, member.linkname))
-            link_ok = link == root or link.startswith(root + os.sep)
+            link_ok = within(os.path.realpath(os.path.join(base, member.linkname)))
         if not inside or not link_ok or not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
             bad.append(member.name)
     return bad

@@ -61,9 +61,9 @@ def postgres_servers(
 def check_targets(
     targets: Iterable[Mapping[str, Any]] | None, servers: Iterable[Mapping[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
-    """The targets with their group (and a PostgreSQL target's server's host, port and databases)
-    filled in; BackupTargetError naming what to fix when the table is empty (a backup run that
-    backs up nothing must not report success), or an entry is wrong."""
+    """The targets with their group (and, when `servers` is given, a PostgreSQL target's server's
+    host, port and databases) filled in; BackupTargetError naming what to fix when the table is
+    empty (a backup run that backs up nothing must not report success), or an entry is wrong."""
     entries = list(targets or [])
     if not entries:
         raise BackupTargetError(
@@ -82,7 +82,7 @@ def check_targets(
             raise BackupTargetError(f"backup target {name} is listed twice")
         seen.add(name)
         filled = {**entry, "group": entry.get("group") or GROUP_OF_KIND[kind]}
-        if entry.get("server"):
+        if entry.get("server") and servers is not None:
             known = {s["name"]: s for s in servers or []}
             if kind != "postgres" or entry["server"] not in known:
                 raise BackupTargetError(
@@ -98,7 +98,8 @@ def check_targets(
 
 
 def target_groups(targets: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
-    """{target: the inventory group that backs it up}, for the targets of the table."""
+    """{target: the inventory group that backs it up}, for the targets of the table (servers are
+    not looked up: check_targets(targets) with servers=None)."""
     return {t["target"]: t["group"] for t in check_targets(targets)} if targets else {}
 
 

@@ -50,3 +50,10 @@ def test_members_outside_the_destination_are_refused_before_writing(
     assert not (tmp_path / "escape.txt").exists() and not (dest / "ok.txt").exists()
     with tarfile.open(path) as tar:
         assert backup_restore.unsafe_members(tar.getmembers(), str(dest)) == ["../escape.txt", "evil"]
+
+
+def test_every_member_is_inside_the_root_directory(tmp_path: Path) -> None:
+    """restore_files_dest=/ puts files back where they were: nothing is outside '/'."""
+    path = archive(tmp_path, ("srv/opsbook/app.env", b"A=1\n", None), ("srv/opsbook/link", None, "app.env"))
+    with tarfile.open(path) as tar:
+        assert backup_restore.unsafe_members(tar.getmembers(), "/") == []
