@@ -13,4 +13,8 @@ class FilterModule:
     """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
 
     def filters(self) -> dict[str, Any]:
-        return {"host_requirements_plan": hr.plan, "dpkg_missing": hr.dpkg_missing}
+        return {
+            "host_requirements_plan": hr.plan,
+            "dpkg_missing": hr.dpkg_missing,
+            "checker_endpoints": hr.checker_endpoints,
+        }

@@ -124,7 +124,11 @@ def check_command(
     except (OSError, subprocess.TimeoutExpired) as err:
         result["error"] = f"{found} {' '.join(version_args)} failed: {err}"
         return result
-    version = version_tuple(run.stdout + run.stderr)
+    # The tool's own version is on its first line ("pg_dump (PostgreSQL) 15.18"); later lines name
+    # others (mongodump's "Go version: go1.22").
+    version = version_tuple(
+        (run.stdout or run.stderr).strip().splitlines()[0] if (run.stdout or run.stderr).strip() else ""
+    )
     result["version"] = ".".join(map(str, version)) or None
     result["ok"] = run.returncode == 0 and (not minimum or version >= version_tuple(minimum))
     result["error"] = None if result["ok"] else f"{found}: exit {run.returncode}, version {result['version']}"
@@ -156,6 +160,46 @@ def check_endpoint(host: str, port: int, timeout: float = 5) -> dict[str, Any]:
     except OSError as err:
         return {"ok": False, "error": f"{type(err).__name__}: {err}"}
     return {"ok": True, "error": None}
+
+
+# The inventory group whose first host checks a service of each health-check type (the health
+# check's own rule, plugins/filter/health.py service_group) and the inventory variables that give
+# a database's address when its service entry names none.
+_CHECKER_GROUP = {"http": "app", "tcp": "app", "container": "app", "mongodb": "mongodb", "pg_isready": "postgres",
+                  "redis_ping": "redis"}  # fmt: skip
+
+
+def checker_endpoints(
+    services: Iterable[Mapping[str, Any]],
+    groups: Mapping[str, list[str]],
+    host: str,
+    addresses: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:
+    """The TCP endpoints `host` must reach to run the checks it is the checker of: for each
+    service whose group's first host it is, the address of its URL, of its health_check.host or
+    of the inventory's address for its kind (`addresses`: {mongodb, postgres, redis} hosts)."""
+    from urllib.parse import urlsplit
+
+    addresses = addresses or {}
+    kinds = {"mongodb": "mongodb", "pg_isready": "postgres", "redis_ping": "redis"}
+    found = []
+    for service in services:
+        check = service.get("health_check") or {}
+        kind = check.get("type")
+        group = service.get("group") or _CHECKER_GROUP.get(kind, "app")
+        if (groups.get(group) or [])[:1] != [host] or kind == "container":
+            continue
+        if kind == "http":
+            url = urlsplit(check.get("url") or "")
+            if not url.hostname:
+                continue
+            address, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+        else:
+            address = check.get("host") or addresses.get(kinds.get(kind, "")) or "127.0.0.1"
+            port = service.get("port")
+        if port:
+            found.append({"name": service["name"], "host": address, "port": int(port)})
+    return found
 
 
 def problems(results: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[str]:

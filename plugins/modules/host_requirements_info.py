@@ -125,6 +125,11 @@ endpoints:
   returned: always
   type: dict
   sample: {mongodb: {ok: true, error: null}}
+user:
+  description: The user the module ran as (root when the runbooks' privilege escalation works).
+  returned: always
+  type: dict
+  sample: {uid: 0, name: root}
 problems:
   description: One line per requirement that is not met, saying what to fix; empty when all are.
   returned: always
@@ -134,7 +139,9 @@ problems:
     - "Python library pymongo is missing (ModuleNotFoundError: No module named 'pymongo'): install its Debian package"
 """
 
+import os
 import platform
+import pwd
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
@@ -194,6 +201,7 @@ def main() -> None:
     module.exit_json(
         changed=False,
         interpreter={"path": sys.executable, "version": platform.python_version()},
+        user={"uid": os.geteuid(), "name": pwd.getpwuid(os.geteuid()).pw_name},
         problems=problems(results),
         **results,
     )

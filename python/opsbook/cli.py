@@ -273,7 +273,8 @@ def _cmd_doctor(project: Project, args: argparse.Namespace, out: TextIO) -> int:
         inventory = inventory if inventory.is_absolute() else project.root / inventory
         if not inventory.exists():
             raise InvalidInput("inventory", f"{args.inventory} does not exist")
-        checks.extend(doctor.ping_hosts(project, inventory))
+        vault = Path(args.vault_password_file).expanduser().resolve() if args.vault_password_file else None
+        checks.extend(doctor.check_hosts(project, inventory, vault_password_file=vault))
     width = max(len(check.name) for check in checks)
     for check in checks:
         out.write(f"{'ok  ' if check.ok else 'FAIL'}  {check.name.ljust(width)}  {check.detail}\n")
@@ -310,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--json", action="store_true", help="print the result as JSON (live view on stderr)")
 
     p_doctor = sub.add_parser("doctor", help="check versions, commands, libraries and hosts")
-    p_doctor.add_argument("-i", "--inventory", help="also ping every host of this inventory")
+    p_doctor.add_argument("-i", "--inventory", help="also check every host of this inventory over its connection (SSH)")
+    p_doctor.add_argument("--vault-password-file", help="for inventories with vault-encrypted variables")
     return parser
 
 

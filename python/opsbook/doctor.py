@@ -1,8 +1,12 @@
-"""``opsbook doctor``: can this machine run the runbooks?
+"""``opsbook doctor``: can this machine, and every host of an inventory, run the runbooks?
 
-Checks the Python, ansible-core and ansible-runner versions, the collections of
-``collections/requirements.yml``, the commands and Python libraries the playbooks' tasks use, and,
-given an inventory, that every host answers Ansible's ping.
+On the controller: the Python, ansible-core and ansible-runner versions, the collections of
+``collections/requirements.yml``, the commands and Python libraries the playbooks' tasks use.
+Given an inventory, on every host over its own connection (SSH for a user's servers): that it
+answers, that privilege escalation reaches root, the interpreter, the Python libraries and tools
+the runbooks run there (by the host's groups), the free space under the backup directory, and that
+it reaches each service it is the health check's checker of; each problem says what to fix
+(``playbooks/prepare_hosts.yml`` installs what is missing).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from packaging.version import InvalidVersion, Version
 from opsbook.project import Playbook, Project, load_yaml
 from opsbook.runner import run_environment, tool_path
 
-__all__ = ["Check", "binaries_of", "collection_versions", "libraries_of", "ping_hosts", "run_checks"]
+__all__ = ["Check", "binaries_of", "check_hosts", "collection_versions", "host_checks", "libraries_of", "run_checks"]
 
 MIN_PYTHON = (3, 11)
 ANSIBLE_CORE = SpecifierSet(">=2.19,<2.20")
@@ -250,34 +254,110 @@ def run_checks(project: Project) -> list[Check]:
     return checks
 
 
-def ping_hosts(project: Project, inventory: Path, *, timeout: float = 60) -> list[Check]:
-    """Ansible's ping on every host of the inventory (connection, Python, privileges to log in)."""
+_HOST_CHECK_PLAY = """
+- name: Check what opsbook's runbooks need on every host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Check what the runbooks need on this host
+      ansible.builtin.include_role:
+        name: opsbook.runbooks.host_requirements
+        tasks_from: check
+"""
+_FIX = "run playbooks/prepare_hosts.yml on it"
+
+
+def host_checks(host: str, res: dict[str, Any]) -> list[Check]:
+    """The checks of one host from the host_requirements_info result it returned."""
+    user = res.get("user") or {}
+    interpreter = res.get("interpreter") or {}
+    as_root = user.get("uid") == 0
+    checks = [
+        Check(
+            f"host {host}",
+            as_root,
+            f"answers; runs modules as {user.get('name', '?')} with Python {interpreter.get('version', '?')} at "
+            f"{interpreter.get('path', '?')}"
+            + ("" if as_root else "; the runbooks need root through privilege escalation (ansible_become)"),
+            kind="host",
+        )
+    ]
+    libraries = res.get("python") or {}
+    bad_libraries = [line for line in res.get("problems") or [] if line.startswith("Python library")]
+    checks.append(
+        Check(
+            f"host {host} libraries",
+            not bad_libraries,
+            "; ".join(bad_libraries) + f" ({_FIX})"
+            if bad_libraries
+            else ", ".join(f"{name} {info.get('version')}" for name, info in sorted(libraries.items()))
+            or "none needed",
+            kind="host",
+        )
+    )
+    commands = res.get("commands") or {}
+    bad_commands = [f"{name}: {info.get('error')}" for name, info in sorted(commands.items()) if not info.get("ok")]
+    checks.append(
+        Check(
+            f"host {host} tools",
+            not bad_commands,
+            "; ".join(bad_commands) + f" ({_FIX})"
+            if bad_commands
+            else ", ".join(f"{name} {info.get('version')}" for name, info in sorted(commands.items())) or "none needed",
+            kind="host",
+        )
+    )
+    for path, info in sorted((res.get("paths") or {}).items()):
+        wanted = "" if info.get("ok") else f", {info.get('min_free_mb')} MB wanted"
+        detail = f"{path}: {info.get('free_mb')} MB free{wanted}"
+        checks.append(Check(f"host {host} space", bool(info.get("ok")), detail, kind="host"))
+    endpoints = res.get("endpoints") or {}
+    if endpoints:
+        unreached = [f"{name}: {info.get('error')}" for name, info in sorted(endpoints.items()) if not info.get("ok")]
+        checks.append(
+            Check(
+                f"host {host} reaches",
+                not unreached,
+                "cannot reach " + "; ".join(unreached) if unreached else ", ".join(sorted(endpoints)),
+                kind="host",
+            )
+        )
+    return checks
+
+
+def check_hosts(
+    project: Project, inventory: Path, *, vault_password_file: Path | None = None, timeout: float = 300
+) -> list[Check]:
+    """Every host of the inventory, over its own connection: the host_requirements role's check
+    (tasks_from: check), run as the runbooks run, with privilege escalation as the inventory sets it."""
     ident = f"doctor-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="opsbook-doctor-") as private:
+        playbook = Path(private) / "doctor.yml"
+        playbook.write_text(_HOST_CHECK_PLAY, encoding="utf-8")
         runner = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(project.root),
             inventory=str(inventory),
-            module="ansible.builtin.ping",
-            host_pattern="all",
+            playbook=str(playbook),
+            cmdline=f"--vault-id {vault_password_file}" if vault_password_file else None,
             envvars=run_environment(project, ident),
             quiet=True,
             suppress_env_files=True,
-            fact_cache_type="ansible.cfg",
             timeout=int(timeout),
             settings={"suppress_output_file": True},
         )
         checks: list[Check] = []
         for event in runner.events:
             data = event.get("event_data") or {}
-            host = data.get("host")
-            if not host:
+            host, res = data.get("host"), data.get("res") or {}
+            if not host or host == "localhost":
                 continue
-            res = data.get("res") or {}
-            if event.get("event") == "runner_on_ok":
-                checks.append(Check(f"host {host}", True, "answers ping", kind="host"))
-            elif event.get("event") in ("runner_on_unreachable", "runner_on_failed"):
-                checks.append(Check(f"host {host}", False, str(res.get("msg", "unreachable")), kind="host"))
+            if event.get("event") == "runner_on_ok" and "problems" in res:
+                checks.extend(host_checks(host, res))
+            elif event.get("event") == "runner_on_unreachable":
+                checks.append(Check(f"host {host}", False, f"unreachable: {res.get('msg', '')}".strip(), kind="host"))
+            elif event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
+                checks.append(Check(f"host {host}", False, str(res.get("msg", "failed")), kind="host"))
     if not checks:
         checks.append(Check("hosts", False, f"no host answered (runner status {runner.status})", kind="host"))
     return sorted(checks, key=lambda check: check.name)
