@@ -427,11 +427,13 @@ def checked_results(
     for row in missing:
         entry = merged.setdefault(row["host"], {"host": {}, "services": [], "observations": {}, "unreached": True})
         entry["services"] = [*entry.get("services", []), row]
+    phases = check_outcome.phase_checks(notes)
     for host, result in merged.items():
         broken = check_outcome.broken_checks(result.get("services") or [])
-        if "host" in checks and not result.get("unreached") and not result.get("host"):
-            reason = "; ".join(map(check_outcome.phase_reason, notes.get(host) or [])) or "the figures were not read"
-            broken.append({"check": "host", "service": "", "host": host, "reason": reason})
+        broken += [p for p in phases if p["host"] == host]
+        figures_missing = "host" in checks and not result.get("unreached") and not result.get("host")
+        if figures_missing and not any(p["check"] == "host figures" for p in broken):
+            broken.append({"check": "host figures", "service": "", "host": host, "reason": "the figures were not read"})
         result["broken"] = broken
     return merged
 

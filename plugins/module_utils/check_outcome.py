@@ -26,7 +26,8 @@ _BROKEN = [
     (re.compile(r"authentication failed|Authentication failed|WRONGPASS|NOAUTH|invalid username-password"),
      "the server refused the check's login"),
     (re.compile(r"[Pp]ermission denied"), "permission denied"),
-    (re.compile(r"command not found|[Nn]o such file or directory"), "a command or file the check needs is missing"),
+    (re.compile(r"Error executing command|command not found|[Nn]o such file or directory"),
+     "a command or file the check needs is missing"),
     (re.compile(r"Unsupported parameters|missing required arguments"), "the check was given bad options"),
 ]  # fmt: skip
 
@@ -100,18 +101,40 @@ def missing_checks(
         service, host = entry["service"], entry["host"]
         if service["name"] in seen:
             continue
-        host_notes = [phase_reason(note) for note in notes.get(host) or []]
+        kind = service["health_check"]["type"]
+        host_notes = [phase_reason(n) for n in notes.get(host) or [] if _covers(n, kind)]
         reason = "; ".join(host_notes) if host_notes else f"{host} returned no result for it (the check did not run)"
         rows.append(broken_record(service, host, reason))
     return rows
+
+
+def _covers(note: str | Mapping[str, Any], kind: str) -> bool:
+    """Whether a broken phase's note is about checks of this type (a text note is about all)."""
+    return not isinstance(note, Mapping) or "types" not in note or kind in (note.get("types") or [])
+
+
+def phase_checks(notes: Mapping[str, Iterable[str | Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The broken phases that check no service (the backups' freshness, the host's figures): each
+    one a check that could not run of its own, {check, service: "", host, reason}."""
+    return [
+        {"check": note["phase"], "service": "", "host": host, "reason": note_reason(note)}
+        for host, host_notes in sorted(notes.items())
+        for note in host_notes
+        if isinstance(note, Mapping) and "types" in note and not note.get("types")
+    ]
 
 
 def phase_reason(note: str | Mapping[str, Any]) -> str:
     """What a host noted when a phase of its checks broke ({phase, task, msg}, or text), short."""
     if not isinstance(note, Mapping):
         return str(note)
+    return f"{note.get('phase')}: {note_reason(note)}"
+
+
+def note_reason(note: Mapping[str, Any]) -> str:
+    """Why a phase broke, short: the known reason of its failure text, else its first line."""
     msg = str(note.get("msg") or "failed")
-    return f"{note.get('phase')}: {reason_of(msg) or msg.strip().splitlines()[0][:200]}"
+    return reason_of(msg) or msg.strip().splitlines()[0][:200]
 
 
 def observations(broken: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:

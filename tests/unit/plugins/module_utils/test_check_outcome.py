@@ -8,6 +8,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.check_outcome imp
     broken_reason,
     missing_checks,
     observations,
+    phase_checks,
     phase_reason,
 )
 
@@ -84,3 +85,25 @@ def test_every_broken_check_becomes_one_check_broken_sample() -> None:
     }
     assert observations([]) == {}
     assert phase_reason("plain text") == "plain text"
+
+
+def test_a_broken_phase_is_reported_on_its_own_services_or_on_its_own() -> None:
+    notes = {
+        "app1": [
+            {"phase": "the application's containers and logs", "types": ["container"], "msg": "Permission denied"},
+            {"phase": "the backups' freshness", "types": [], "msg": "[Errno 13] Permission denied: '/var/backups'"},
+        ]
+    }
+    worker = {"name": "worker", "health_check": {"type": "container"}, "criticality": "medium"}
+    api = {"name": "api", "health_check": {"type": "http", "url": "http://a/health"}, "criticality": "critical"}
+    rows = missing_checks([{"service": worker, "host": "app1"}, {"service": api, "host": "app1"}], [], notes)
+    assert rows[0]["broken"] == "the application's containers and logs: permission denied"
+    assert rows[1]["broken"] == "app1 returned no result for it (the check did not run)"
+    assert phase_checks(notes) == [
+        {
+            "check": "the backups' freshness",
+            "service": "",
+            "host": "app1",
+            "reason": "permission denied",
+        }
+    ]
