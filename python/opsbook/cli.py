@@ -117,10 +117,12 @@ def _read_secrets(names: Sequence[str], files: Sequence[str], stdin: TextIO) -> 
 class LiveView:
     """Shows the play as it runs: on a terminal one redrawn line (play, task, hosts done/total, a
     progress bar and the elapsed time on long tasks); otherwise one line per task. Failures are
-    printed as they happen."""
+    printed as they happen. With verbose (``-v`` and more) each event's own output is printed as
+    ansible-playbook prints it at that verbosity, instead of the compact view."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, verbose: int = 0) -> None:
         self.out = out
+        self.verbose = verbose
         self.tty = out.isatty()
         self.play = ""
         self.task = ""
@@ -130,7 +132,7 @@ class LiveView:
         self.done_hosts: set[str] = set()
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.ticker = threading.Thread(target=self._tick, daemon=True) if self.tty else None
+        self.ticker = threading.Thread(target=self._tick, daemon=True) if self.tty and not verbose else None
 
     def __enter__(self) -> LiveView:
         if self.ticker is not None:
@@ -175,6 +177,10 @@ class LiveView:
                 self._write("\r\x1b[K" + self.status_line()[: (columns if columns >= 40 else 160) - 1])
 
     def update(self, event: Event) -> None:
+        if self.verbose:
+            if event.stdout:
+                self._write(event.stdout + "\n")
+            return
         if event.type == "playbook_on_play_start":
             self.play = str(event.data.get("name", "")) or str(event.data.get("pattern", ""))
             if not self.tty:
@@ -245,9 +251,10 @@ def _cmd_run(project: Project, args: argparse.Namespace, out: TextIO, err: TextI
         secrets=secrets or None,
         project_dir=project.root,
         vault_password_file=args.vault_password_file,
+        verbosity=min(args.verbose, 4),
     )
     view_out = err if args.json else out
-    with LiveView(view_out) as view:
+    with LiveView(view_out, verbose=args.verbose) as view:
         try:
             for event in handle.events():
                 view.update(event)
@@ -309,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--timeout", type=float, help="stop the run after this many seconds")
     p_run.add_argument("--vault-password-file", help="for inventories with vault-encrypted variables")
     p_run.add_argument("--json", action="store_true", help="print the result as JSON (live view on stderr)")
+    p_run.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail, as ansible-playbook's -v ... -vvvv"
+    )
 
     p_doctor = sub.add_parser("doctor", help="check versions, commands, libraries and hosts")
     p_doctor.add_argument("-i", "--inventory", help="also check every host of this inventory over its connection (SSH)")

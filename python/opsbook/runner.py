@@ -293,6 +293,7 @@ def run_async(
     vault_password_file: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
     keep_artifacts: int = DEFAULT_KEEP_ARTIFACTS,
+    verbosity: int = 0,
 ) -> RunHandle:
     """Start a runbook and return at once. Inputs are checked first (InvalidInput,
     PlaybookNotFound), so nothing starts when one is wrong. See ``run`` for the arguments."""
@@ -352,6 +353,7 @@ def run_async(
             "ident": ident,
             "rotate_artifacts": keep_artifacts,
             "quiet": True,
+            "verbosity": verbosity or None,
             "suppress_env_files": True,
             # Keep the fact cache ansible.cfg configures instead of one per run in the artifacts.
             "fact_cache_type": "ansible.cfg",
@@ -396,6 +398,7 @@ def run(
     vault_password_file: str | Path | None = None,
     artifacts_dir: str | Path | None = None,
     keep_artifacts: int = DEFAULT_KEEP_ARTIFACTS,
+    verbosity: int = 0,
 ) -> RunResult:
     """Run a runbook and return its RunResult.
 
@@ -410,6 +413,7 @@ def run(
     vault_password_file: for inventories with vault-encrypted variables.
     artifacts_dir, keep_artifacts: where the per-run artifacts go (default ``<project>/artifacts``),
     and how many runs to keep.
+    verbosity: 1 to 4, as ansible-playbook's ``-v`` to ``-vvvv`` (no_log results stay hidden).
     """
     handle = run_async(
         playbook,
@@ -425,6 +429,7 @@ def run(
         vault_password_file=vault_password_file,
         artifacts_dir=artifacts_dir,
         keep_artifacts=keep_artifacts,
+        verbosity=verbosity,
     )
     try:
         return handle.wait()

@@ -240,20 +240,10 @@ if not db.command('usersInfo', 'app')['users']:
 "
 }
 
-# PostgreSQL roles get SCRAM verifiers, never cleartext passwords in SQL text.
-_fleet_scram() {
-  "$REPO_DIR/.venv/bin/python" -c "
-import base64, hashlib, hmac, os, sys
-pw = sys.stdin.read().strip().encode(); salt = os.urandom(16); n = 4096
-salted = hashlib.pbkdf2_hmac('sha256', pw, salt, n)
-client = hmac.new(salted, b'Client Key', 'sha256').digest(); server = hmac.new(salted, b'Server Key', 'sha256').digest()
-b = lambda x: base64.b64encode(x).decode()
-print(f'SCRAM-SHA-256\${n}:{b(salt)}\${b(hashlib.sha256(client).digest())}:{b(server)}')"
-}
 _fleet_prepare_pg1() {
   {
-    printf 'PG_ADMIN_VERIFIER=%q\n' "$(_fleet_secret vault_postgres_admin_password | _fleet_scram)"
-    printf 'PG_APP_VERIFIER=%q\n' "$(_fleet_secret vault_postgres_app_password | _fleet_scram)"
+    printf 'PG_ADMIN_VERIFIER=%q\n' "$(_fleet_secret vault_postgres_admin_password | scram_verifier)"
+    printf 'PG_APP_VERIFIER=%q\n' "$(_fleet_secret vault_postgres_app_password | scram_verifier)"
     printf 'FLEET_SUBNET=%s\n' "$FLEET_SUBNET"
   } | _fleet_put pg1 0600 /root/.fleet-provision.env
 }

@@ -48,8 +48,9 @@ _postgres_psql() {
 _postgres_bootstrap() {
   if [ "$(_postgres_psql -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='app'")" != "1" ]; then
     log "creating PostgreSQL role app and database opsbook_app"
-    # The password travels on psql's stdin, not its command line.
-    printf "CREATE ROLE app LOGIN PASSWORD '%s';\n" "$(secret postgres_app)" | _postgres_psql -d postgres \
+    # A SCRAM verifier on psql's stdin: the password is neither on a command line nor in the
+    # statement's text.
+    printf "CREATE ROLE app LOGIN PASSWORD '%s';\n" "$(secret postgres_app | scram_verifier)" | _postgres_psql -d postgres \
       || die "postgres: creating role app failed" "$LOG_DIR/postgres.log"
     _postgres_psql -d postgres -c "CREATE DATABASE opsbook_app OWNER app" >/dev/null
     _postgres_psql -d opsbook_app -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null

@@ -145,6 +145,19 @@ report_status() {
   fi
 }
 
+# scram_verifier < PASSWORD: the PostgreSQL SCRAM-SHA-256 verifier of the password on standard
+# input, as psql's \password computes it, so a role gets its password without the password ever
+# being in an SQL statement's text (pg_stat_statements and the server log keep statement texts).
+scram_verifier() {
+  "$REPO_DIR/.venv/bin/python" -c "
+import base64, hashlib, hmac, os, sys
+pw = sys.stdin.read().strip().encode(); salt = os.urandom(16); n = 4096
+salted = hashlib.pbkdf2_hmac('sha256', pw, salt, n)
+client = hmac.new(salted, b'Client Key', 'sha256').digest(); server = hmac.new(salted, b'Server Key', 'sha256').digest()
+b = lambda x: base64.b64encode(x).decode()
+print(f'SCRAM-SHA-256\${n}:{b(salt)}\${b(hashlib.sha256(client).digest())}:{b(server)}')"
+}
+
 # secret NAME: a random password generated once and kept 0600 under the state dir.
 secret() {
   local f="$STATE_DIR/secrets/$1"

@@ -27,6 +27,7 @@ import pytest
 import redis
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import postgres_scram_verifier
 from conftest import PORTS, REPO, STATE, run_playbook, secret
 
 Require = Callable[[str], int]
@@ -162,7 +163,9 @@ class RotationUsers:
             client.close()
         conn = admin_pg()
         with conn.cursor() as cur:
-            cur.execute(f'CREATE ROLE "{self.pg[0]}" LOGIN PASSWORD %s', (self.password,))
+            # As the product does it: a SCRAM verifier, never the password in the statement's text
+            # (pg_stat_statements keeps statement texts on disk).
+            cur.execute(f'CREATE ROLE "{self.pg[0]}" LOGIN PASSWORD %s', (postgres_scram_verifier(self.password),))
             cur.execute(f'GRANT app TO "{self.pg[0]}"')
         conn.close()
         r = admin_redis()

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import postgres_scram_verifier
 from conftest import REPO, STATE, run_playbook, secret
 
 DOCKER = ["docker", "-H", f"unix://{STATE}/run/docker.sock"]
@@ -150,7 +151,7 @@ def test_accounts(require):
     )
     with pg.cursor() as cur:
         cur.execute("DROP ROLE IF EXISTS opsbook_test_intruder")
-        cur.execute("CREATE ROLE opsbook_test_intruder LOGIN PASSWORD %s", (password,))
+        cur.execute("CREATE ROLE opsbook_test_intruder LOGIN PASSWORD %s", (postgres_scram_verifier(password),))
     rd.execute_command("ACL", "SETUSER", "opsbook_test_intruder", "on", f">{password}", "~*", "+@read", "+ping")
     with contextlib.suppress(pymongo.errors.OperationFailure):
         mongo.opsbook_app.command("dropUser", "opsbook_test_intruder")

@@ -25,12 +25,14 @@ Require = Callable[[str], int]
 MAX_SCAN_BYTES = 20 * 1024 * 1024
 
 
-def _files(roots: list[Path], newer_than: float) -> Iterator[Path]:
+def _files(roots: list[Path], newer_than: float, intended: tuple[Path, ...] = ()) -> Iterator[Path]:
     for root in roots:
         if root.is_file():
             yield root
             continue
         for dirpath, _dirs, names in os.walk(root):
+            if any(Path(dirpath).resolve().is_relative_to(store.resolve()) for store in intended):
+                continue
             for name in names:
                 path = Path(dirpath) / name
                 try:
@@ -41,9 +43,14 @@ def _files(roots: list[Path], newer_than: float) -> Iterator[Path]:
                     yield path
 
 
-def files_containing(needle: bytes, roots: list[Path], newer_than: float = 0) -> list[str]:
+def files_containing(
+    needle: bytes, roots: list[Path], newer_than: float = 0, intended: tuple[Path, ...] = ()
+) -> list[str]:
+    """The files under `roots` (modified since `newer_than`) that hold `needle`, except those in the
+    `intended` stores: the directories where the secret is meant to be (an application's env file),
+    wherever the checkout and its sandbox live (under /tmp too)."""
     hits = []
-    for path in _files(roots, newer_than):
+    for path in _files(roots, newer_than, intended):
         try:
             if needle in path.read_bytes():
                 hits.append(str(path))

@@ -119,7 +119,9 @@ def test_rotation_at_vvv_shows_no_secret_and_single_user_window_is_measured(
     for needle in needles:
         assert needle.decode() not in text
         assert not [line for line in cmdlines.seen if needle in line]
-        hits = files_containing(needle, [root for root in roots if root.exists()], started)
-        # The intended stores only: the env file (and its previous copy) under .sandbox, never here.
+        # The intended store only: the application's env file (and its previous copy), wherever the
+        # checkout lives; never anywhere else (PostgreSQL's statement texts included). The vault
+        # store is scanned: it is encrypted.
+        hits = files_containing(needle, [root for root in roots if root.exists()], started, (ENV_FILE.parent,))
         assert hits == [], hits
     assert os.environ.get("ANSIBLE_VERBOSITY") == "3"

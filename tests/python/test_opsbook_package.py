@@ -317,3 +317,12 @@ def test_doctor_finds_commands_and_libraries(project: Project) -> None:
     assert checks["command redis-cli"].ok or checks["command redis-cli"].detail.endswith("needed by demo")
     assert not checks["collections"].ok
     assert checks["python library pymongo"].ok
+
+
+def test_run_takes_ansible_playbooks_verbosity_flags() -> None:
+    from opsbook.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["run", "smoke", "-i", "inv", "-vvv"]).verbose == 3
+    assert parser.parse_args(["run", "smoke", "-i", "inv", "-v", "-v"]).verbose == 2
+    assert parser.parse_args(["run", "smoke", "-i", "inv"]).verbose == 0
