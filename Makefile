@@ -60,7 +60,10 @@ sandbox-status: ## One line per sandbox component
 sandbox-clean: sandbox-down ## Stop the sandbox and delete its state (.sandbox/)
 	rm -rf "$(OPSBOOK_SANDBOX_STATE)"
 
-demo: sandbox-up ## Set everything up and run the main job against the sandbox
+# The demo shows the platform as it runs day to day: the first backups are taken and verified
+# (once a day: a backup of the last 24 hours is kept as it is), then the main job runs.
+demo: sandbox-up ## Set everything up, back up and verify, and run the main job against the sandbox
+	ansible-playbook playbooks/backup.yml playbooks/backup_verify.yml -e '{"mongodb_backup_skip_if_newer_than_minutes": 1440, "postgres_backup_skip_if_newer_than_minutes": 1440, "files_backup_skip_if_newer_than_minutes": 1440}'
 	ansible-playbook $(DEMO_PLAYBOOK)
 
 lint: venv ## ansible-lint (production profile), ruff, mypy --strict of the opsbook package
@@ -110,8 +113,20 @@ units: collection-install ## ansible-test units (tests/unit) on the installed co
 unit: venv ## Project tests without services (tests/project, tests/python)
 	$(PYTEST) tests/project tests/python
 
-integration: sandbox-up ## Integration tests against the sandbox
-	$(PYTEST) tests/integration
+# With the fleet up (FLEET=1), its tests (-m fleet: the runbooks over SSH on their own hosts)
+# run beside the loopback sandbox's: they share no service, and the machine's two cores are
+# better used than one suite after the other. The fleet's output is printed when both are done.
+FLEET_TEST_LOG := $(OPSBOOK_SANDBOX_STATE)/log/integration-fleet.log
+integration: sandbox-up ## Integration tests against the sandbox (and, with FLEET=1, the fleet beside them)
+	@if [ "$${OPSBOOK_SANDBOX_FLEET:-0}" = 1 ]; then \
+	  $(PYTEST) tests/integration -m fleet >"$(FLEET_TEST_LOG)" 2>&1 & fleet=$$!; \
+	  $(PYTEST) tests/integration -m "not fleet"; rc=$$?; \
+	  wait $$fleet; fleet_rc=$$?; \
+	  echo "=== the fleet's integration tests ($(FLEET_TEST_LOG))"; cat "$(FLEET_TEST_LOG)"; \
+	  [ $$rc -eq 0 ] && [ $$fleet_rc -eq 0 ]; \
+	else \
+	  $(PYTEST) tests/integration -m "not fleet"; \
+	fi
 
 molecule: sandbox-up ## Molecule scenarios (docker driver, local base image)
 	@for s in molecule/*/; do molecule test -s "$$(basename "$$s")" || exit 1; done

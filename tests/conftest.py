@@ -102,6 +102,9 @@ def run_playbook(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[
 # the one place they are written) and the throw-away password of its vault.
 FLEET_INVENTORY = REPO / "inventories" / "fleet"
 FLEET_VAULT_PASSWORD = FLEET_INVENTORY / "vault-password.txt"
+# The fleet's runs write their reports apart from the loopback sandbox's, whose tests run beside
+# them (make integration): a test reads its own run's newest report.
+FLEET_REPORTS = REPO / "reports" / "fleet"
 
 
 def fleet_hosts() -> dict[str, str]:
@@ -126,8 +129,8 @@ def require_fleet() -> dict[str, str]:
 def run_fleet(playbook: str, *args: str, inventory: Path = FLEET_INVENTORY, timeout: int = 900) -> Any:
     """Run playbooks/<playbook> against the fleet (or an overlay of it) over SSH."""
     return run_playbook(
-        "-i", str(inventory), "--vault-password-file", str(FLEET_VAULT_PASSWORD), f"playbooks/{playbook}", *args,
-        timeout=timeout,
+        "-i", str(inventory), "--vault-password-file", str(FLEET_VAULT_PASSWORD),
+        "-e", f"opsbook_report_dir={FLEET_REPORTS}", f"playbooks/{playbook}", *args, timeout=timeout,
     )  # fmt: skip
 
 

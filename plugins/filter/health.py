@@ -344,18 +344,24 @@ def backup_freshness(
     if mode == "figures":
         return figures
     return {
-        "backup_age_hours": [
-            {"labels": {"target": t}, "value": f["age_hours"] if f["age_hours"] is not None else NO_BACKUP_HOURS}
-            for t, f in figures.items()
-        ],
+        "backup_age_hours": [_age_sample(t, f["age_hours"], NO_BACKUP) for t, f in figures.items()],
         "backup_verify_age_hours": [
-            {
-                "labels": {"target": t},
-                "value": f["verified_age_hours"] if f["verified_age_hours"] is not None else NO_BACKUP_HOURS,
-            }
+            _age_sample(t, f["verified_age_hours"], NO_BACKUP if f["age_hours"] is None else NOT_VERIFIED)
             for t, f in figures.items()
         ],
     }
+
+
+# How a missing backup or verification reads in every report and alert message.
+NO_BACKUP = "no backup yet"
+NOT_VERIFIED = "not verified yet"
+
+
+def _age_sample(target: str, age: float | None, missing: str) -> dict[str, Any]:
+    """One age sample; a missing one stands as NO_BACKUP_HOURS (past every threshold), in words."""
+    if age is not None:
+        return {"labels": {"target": target}, "value": age}
+    return {"labels": {"target": target}, "value": NO_BACKUP_HOURS, "display": missing}
 
 
 # What the main entry point registers on each host, by the key of the host's result.
@@ -564,9 +570,9 @@ def health_report(
                 [
                     target,
                     fresh["count"],
-                    fresh["latest"] or "none",
+                    fresh["latest"] or NO_BACKUP,
                     _fmt(fresh["age_hours"], " h"),
-                    fresh["latest_verified"] or "never",
+                    fresh["latest_verified"] or NOT_VERIFIED,
                     _fmt(fresh["verified_age_hours"], " h"),
                 ]
             )

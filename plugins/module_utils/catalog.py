@@ -174,7 +174,9 @@ def level_for(entry: Mapping[str, Any], value: float) -> str | None:
 
 def evaluate(catalog: Mapping[str, Any], observations: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Alerts for the observations: {metric: number | [{labels: {...}, value: number}, ...]}.
-    A metric that is not observed raises no alert; a null value is skipped."""
+    A metric that is not observed raises no alert; a null value is skipped. A sample may carry a
+    `display`, what its value means in words ("no backup yet" for a backup age that stands for
+    none), which the alert's message gives instead of the number."""
     alerts: list[dict[str, Any]] = []
     for entry in catalog["entries"]:
         observed = observations.get(entry["metric"])
@@ -201,9 +203,14 @@ def evaluate(catalog: Mapping[str, Any], observations: Mapping[str, Any]) -> lis
                     "labels": dict(sample.get("labels") or {}),
                     "receivers": list(catalog["routing"][severity]["receivers"]),
                     "runbook": entry.get("runbook", ""),
-                    "message": f"{entry['name']}: {entry['metric']} is "
-                    f"{_with_unit(value, catalog['metrics'][entry['metric']].get('unit', ''))}, {level} when "
-                    f"{entry['comparison']} {entry[level]}",
+                    "message": f"{entry['name']}: "
+                    + (
+                        f"{sample['display']} ({level} when {entry['metric']} {entry['comparison']} {entry[level]})"
+                        if sample.get("display")
+                        else f"{entry['metric']} is "
+                        f"{_with_unit(value, catalog['metrics'][entry['metric']].get('unit', ''))}, {level} when "
+                        f"{entry['comparison']} {entry[level]}"
+                    ),
                 }
             )
     return sorted(alerts, key=lambda a: (a["severity"], a["name"]))

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import (
     FLEET_INVENTORY,
+    FLEET_REPORTS,
     FLEET_VAULT_PASSWORD,
-    REPO,
     changed_hosts,
     fleet_ssh,
     require_fleet,
@@ -45,7 +45,7 @@ def doctor() -> Any:
 def health_report(*args: str) -> tuple[Any, dict[str, Any]]:
     run = run_fleet("health_check.yml", *args)
     assert run.returncode == 0, run.stdout[-5000:]
-    reports = sorted((REPO / "reports").glob("*-health_check"))
+    reports = sorted(FLEET_REPORTS.glob("*-health_check"))
     return run, json.loads((reports[-1] / "report.json").read_text())
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, changed_hosts, fleet_ssh, recap, require_fleet, run_fleet
+from conftest import FLEET_REPORTS, changed_hosts, fleet_ssh, recap, require_fleet, run_fleet
 
 pytestmark = pytest.mark.fleet
 
@@ -42,7 +42,7 @@ def twice(playbook: str, *args: str, idempotent: bool = True) -> tuple[Any, Any]
 
 
 def newest_report(name: str) -> dict[str, Any]:
-    reports = sorted((REPO / "reports").glob(f"*-{name}"))
+    reports = sorted(FLEET_REPORTS.glob(f"*-{name}"))
     assert reports, f"no {name} report was written"
     return json.loads((reports[-1] / "report.json").read_text())
 

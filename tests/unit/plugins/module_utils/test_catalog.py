@@ -205,3 +205,14 @@ def test_rendered_rules_pass_promtool(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+def test_a_sample_in_words_is_told_in_words() -> None:
+    """A backup age that stands for "no backup at all" reads so in the alert, not as 1000000.0 h."""
+    alerts = evaluate(
+        CATALOG,
+        {"backup_age_hours": [{"labels": {"target": "mongodb"}, "value": 1_000_000.0, "display": "no backup yet"}]},
+    )
+    stale = next(a for a in alerts if a["name"] == "BackupStale")
+    assert stale["message"] == "BackupStale: no backup yet (critical when backup_age_hours > 50)"
+    assert "1000000" not in stale["message"]
