@@ -134,6 +134,8 @@ def probe_targets(services: Iterable[Mapping[str, Any]], ca_path: str | None = N
             target["expect_status"] = check.get("expect_status") or [200]
             if check["url"].startswith("https:") and (check.get("ca_path") or ca_path):
                 target["ca_path"] = check.get("ca_path") or ca_path
+            if check.get("address"):
+                target["address"] = check["address"]
         else:
             target = {
                 "name": service["name"],

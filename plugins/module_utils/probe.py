@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import time
@@ -28,15 +29,67 @@ def _ssl_context(target: Mapping[str, Any]) -> ssl.SSLContext:
     return context
 
 
+def _connect_to(address: str) -> Callable[..., socket.socket]:
+    """socket.create_connection to `address` instead of the URL's host (its port kept)."""
+
+    def create(where: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        return socket.create_connection((address, where[1]), *args, **kwargs)
+
+    return create
+
+
+class _AddressHTTPHandler(urllib.request.HTTPHandler):
+    """Connect to a given address, keep the URL's name in the Host header."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = http.client.HTTPConnection(host, **kwargs)
+            conn._create_connection = _connect_to(self.address)  # type: ignore[attr-defined]
+            return conn
+
+        return self.do_open(connection, req)
+
+
+class _AddressHTTPSHandler(urllib.request.HTTPSHandler):
+    """Connect to a given address; the certificate is still verified against the URL's name (SNI
+    and host name), as `curl --resolve NAME:PORT:ADDRESS` does."""
+
+    def __init__(self, address: str, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self.address = address
+        self.tls = context
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        def connection(host: str, **kwargs: Any) -> http.client.HTTPSConnection:
+            conn = http.client.HTTPSConnection(host, **kwargs)
+            conn._create_connection = _connect_to(self.address)  # type: ignore[attr-defined]
+            return conn
+
+        return self.do_open(connection, req, context=self.tls)
+
+
+def _handlers(target: Mapping[str, Any]) -> list[urllib.request.BaseHandler]:
+    https = target["url"].startswith("https:")
+    address = target.get("address")
+    if address:
+        return [_AddressHTTPSHandler(address, _ssl_context(target)) if https else _AddressHTTPHandler(address)]
+    return [urllib.request.HTTPSHandler(context=_ssl_context(target))] if https else []
+
+
 def probe_http(target: Mapping[str, Any], timeout: float) -> dict[str, Any]:
-    """GET the URL; up when the status is one of expect_status (default 200)."""
+    """GET the URL; up when the status is one of expect_status (default 200). With `address`, the
+    connection goes there while the request and the certificate check keep the URL's name."""
     expected = list(target.get("expect_status") or [200])
     request = urllib.request.Request(target["url"], method="GET", headers={"User-Agent": "opsbook-health-check"})
     # One opener per probe, with the target's own TLS context, as urllib builds for a request with a
     # context. Not ansible.module_utils.urls.open_url: it installs each call's opener process-wide
     # (urllib.request.install_opener) before using it, so of the probes running at once in threads
     # one could verify its server against another target's CA file (docs/collection.md).
-    handlers = [urllib.request.HTTPSHandler(context=_ssl_context(target))] if target["url"].startswith("https:") else []
+    handlers = _handlers(target)
     start = time.monotonic()
     try:
         with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as reply:

@@ -48,6 +48,13 @@ options:
       ca_path:
         description: CA certificate that verifies an https endpoint's certificate.
         type: path
+      address:
+        description:
+          - Connect to this address instead of the one the URL's name resolves to, as
+            C(curl --resolve) does; the Host header and the certificate's check keep the URL's
+            name. For a load balancer checked at a loopback or private address whose certificate
+            is for its public name.
+        type: str
       validate_certs:
         description: Verify the certificate of an https endpoint.
         type: bool
@@ -109,6 +116,7 @@ def main() -> None:
                     "url": {"type": "str"},
                     "expect_status": {"type": "list", "elements": "int", "default": [200]},
                     "ca_path": {"type": "path"},
+                    "address": {"type": "str"},
                     "validate_certs": {"type": "bool", "default": True},
                     "host": {"type": "str"},
                     "port": {"type": "int"},

@@ -6,9 +6,11 @@ import http.server
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all
+from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all, probe_http
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import self_signed_certificate, tls_server
 
 
 @pytest.fixture
@@ -67,3 +69,16 @@ def test_probes_time_http_and_tcp_and_report_failures(http_server: int) -> None:
 )
 def test_bad_targets_are_named(target: dict, problem: str) -> None:
     assert problem in (check_target(target) or "")
+
+
+def test_an_https_probe_connects_to_the_address_and_verifies_the_name(tmp_path: Path) -> None:
+    """The certificate is for shop.example.test; the probe connects to 127.0.0.1 and checks the
+    certificate against the name in the URL, as a load balancer's check does."""
+    cert, key = self_signed_certificate(tmp_path, "shop.example.test", 30)
+    with tls_server(cert, key) as port:
+        named = {"name": "lb", "type": "http", "url": f"https://shop.example.test:{port}/", "ca_path": str(cert)}
+        result = probe_http({**named, "address": "127.0.0.1"}, 5)
+        # The stand-in server closes after the handshake: the verification passed, the GET did not.
+        assert "CERTIFICATE_VERIFY_FAILED" not in str(result["error"]) and "Errno -2" not in str(result["error"])
+        wrong = probe_http({**named, "url": f"https://other.example.test:{port}/", "address": "127.0.0.1"}, 5)
+        assert wrong["up"] is False and "CERTIFICATE_VERIFY_FAILED" in wrong["error"]
