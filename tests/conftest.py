@@ -126,10 +126,12 @@ def require_fleet() -> dict[str, str]:
     return hosts
 
 
-def run_fleet(playbook: str, *args: str, inventory: Path = FLEET_INVENTORY, timeout: int = 900) -> Any:
-    """Run playbooks/<playbook> against the fleet (or an overlay of it) over SSH."""
+def run_fleet(playbook: str, *args: str, inventory: Path | None = FLEET_INVENTORY, timeout: int = 900) -> Any:
+    """Run playbooks/<playbook> against the fleet over SSH; with inventory=None, the inventory
+    sources are among `args` (an example inventory and its overlay)."""
+    sources = ["-i", str(inventory)] if inventory is not None else []
     return run_playbook(
-        "-i", str(inventory), "--vault-password-file", str(FLEET_VAULT_PASSWORD),
+        *sources, "--vault-password-file", str(FLEET_VAULT_PASSWORD),
         "-e", f"opsbook_report_dir={FLEET_REPORTS}", f"playbooks/{playbook}", *args, timeout=timeout,
     )  # fmt: skip
 

@@ -78,7 +78,8 @@ def _samples(value: Any, host: str) -> list[dict[str, Any]]:
     if value is None:
         return []
     if isinstance(value, list):
-        return [{"labels": {"host": host, **(s.get("labels") or {})}, "value": s.get("value")} for s in value]
+        # A sample's other keys (a `display` in words) go with it.
+        return [{**s, "labels": {"host": host, **(s.get("labels") or {})}} for s in value]
     return [{"labels": {"host": host}, "value": value}]
 
 

@@ -146,6 +146,12 @@ def upload_backup(s3, bucket: str, key_prefix: str, record: dict) -> dict:
     }
 
 
+def bucket_location(region: str) -> dict:
+    """create_bucket's location: every region but us-east-1 must be named (S3 refuses a bucket
+    created without it at a region's endpoint, IllegalLocationConstraintException)."""
+    return {} if region in ("", "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=catalog_argument_spec(
@@ -184,7 +190,7 @@ def main() -> None:
             if err.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
                 raise
             if not module.check_mode:
-                s3.create_bucket(Bucket=p["bucket"])
+                s3.create_bucket(Bucket=p["bucket"], **bucket_location(p["region"]))
         for record in records:
             key_prefix = f"{p['prefix']}/{record['target']}/{record['tier']}/{record['id']}"
             if not module.check_mode and already_offsite(s3, p["bucket"], key_prefix, record["manifest"]):
