@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FLEET_REPORTS, changed_hosts, fleet_ssh, recap, require_fleet, run_fleet
+from conftest import FLEET_REPORTS, STATE, changed_hosts, fleet_ssh, recap, require_fleet, run_fleet
 
 pytestmark = pytest.mark.fleet
 
@@ -72,6 +72,23 @@ def test_health_check_sees_every_host_and_service(fleet: dict[str, str]) -> None
     # nginx's certificate was verified against its real name, from lb1.
     nginx = next(s for s in report["services"] if s["name"] == "nginx")
     assert nginx["up"] and nginx["host"] == "lb1"
+
+
+def test_health_check_from_the_controller_needs_no_library_on_the_hosts(fleet: dict[str, str]) -> None:
+    """checker: controller runs the network checks from the controller, with its own libraries:
+    a host without python3-redis is still checked there, where checker: host says it could not."""
+    fleet_ssh("cache1", "sudo env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q python3-redis")
+    try:
+        on_hosts = ok(run_fleet("health_check.yml"))
+        assert "could not check redis on cache1" in on_hosts.stdout
+        ca = STATE / "fleet" / "tls" / "ca.crt"
+        from_controller = ok(
+            run_fleet("health_check.yml", "-e", "health_check_checker=controller", "-e", f"opsbook_ca_path={ca}")
+        )
+        assert f"{len(fleet)}/{len(fleet)} hosts answered; 10/10 services up" in from_controller.stdout
+        assert newest_report("health_check")["broken_checks"] == []
+    finally:
+        ok(run_fleet("prepare_hosts.yml", "--limit", "cache1"))
 
 
 def test_backup_every_target_then_verify_both_postgres_servers(fleet: dict[str, str]) -> None:
