@@ -135,9 +135,26 @@ def _role_name(entry: object) -> str | None:
     return None
 
 
+def _is_project(path: Path) -> bool:
+    if not (path / "playbooks").is_dir():
+        return False
+    return (path / "ansible.cfg").is_file() or ((path / "MANIFEST.json").is_file() and (path / "roles").is_dir())
+
+
+def installed_collections() -> list[Path]:
+    """Where an installed opsbook.runbooks collection may be: ANSIBLE_COLLECTIONS_PATH's entries,
+    then Ansible's default collection paths."""
+    roots = [Path(p) for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p]
+    roots += [Path.home() / ".ansible" / "collections", Path("/usr/share/ansible/collections")]
+    return [root.expanduser() / "ansible_collections" / "opsbook" / "runbooks" for root in roots]
+
+
 @dataclass(frozen=True)
 class Project:
-    """An opsbook repository checkout: ``ansible.cfg``, ``playbooks/``, ``roles/``, ``inventories/``."""
+    """opsbook's runbooks in one of two layouts: a repository checkout (``ansible.cfg``,
+    ``playbooks/``, ``roles/``, ``inventories/``), or the installed collection
+    (``.../ansible_collections/opsbook/runbooks`` with ``MANIFEST.json``, ``playbooks/``, ``roles/``),
+    as in an AWX execution environment."""
 
     root: Path
 
@@ -158,15 +175,30 @@ class Project:
             candidates.extend([cwd, *cwd.parents])
             here = Path(__file__).resolve().parent
             candidates.extend(here.parents)
+        if start is None and not os.environ.get("OPSBOOK_PROJECT_DIR"):
+            candidates.extend(installed_collections())
         for candidate in candidates:
-            if (candidate / "ansible.cfg").is_file() and (candidate / "playbooks").is_dir():
+            if _is_project(candidate):
                 return cls(candidate.resolve())
         if start is not None or os.environ.get("OPSBOOK_PROJECT_DIR"):
-            raise ProjectNotFound(f"{candidates[0]} is not an opsbook repository (no ansible.cfg and playbooks/)")
+            raise ProjectNotFound(
+                f"{candidates[0]} is neither an opsbook repository (ansible.cfg and playbooks/) nor the installed "
+                "collection (MANIFEST.json, playbooks/ and roles/)"
+            )
         raise ProjectNotFound(
-            "no opsbook repository found from the current directory or the package's location; "
-            "pass project_dir= or set OPSBOOK_PROJECT_DIR"
+            "no opsbook repository found from the current directory or the package's location, and no installed "
+            "opsbook.runbooks collection; pass project_dir= or set OPSBOOK_PROJECT_DIR"
         )
+
+    @property
+    def installed(self) -> bool:
+        """Whether this is the installed collection (no ansible.cfg of its own) rather than a checkout."""
+        return not self.ansible_cfg.is_file() and (self.root / "MANIFEST.json").is_file()
+
+    @property
+    def collections_root(self) -> Path | None:
+        """For the installed collection, the directory that holds its ``ansible_collections``."""
+        return self.root.parents[2] if self.installed else None
 
     @property
     def playbooks_dir(self) -> Path:

@@ -89,8 +89,7 @@ def run_environment(project: Project, ident: str) -> dict[str, str]:
     the venv's tools first on PATH, host key checking as ansible.cfg says (runner would turn it
     off), no colours in event text, and the run's process marker."""
     host_key_checking = project.config("defaults", "host_key_checking", "true")
-    return {
-        "ANSIBLE_CONFIG": str(project.ansible_cfg),
+    env = {
         "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", host_key_checking),
         "ANSIBLE_NOCOLOR": "1",
         # Runner's callback drops a task result longer than MAX_EVENT_RES characters (700 000 by
@@ -99,6 +98,14 @@ def run_environment(project: Project, ident: str) -> dict[str, str]:
         "PATH": tool_path(),
         proctree.MARKER: ident,
     }
+    if project.ansible_cfg.is_file():
+        env["ANSIBLE_CONFIG"] = str(project.ansible_cfg)
+    if project.collections_root is not None:
+        # The installed collection (no ansible.cfg of its own): where it is installed is searched
+        # first, then whatever the caller's configuration names.
+        known = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(p for p in (str(project.collections_root), known) if p)
+    return env
 
 
 def _redact_command_artifact(artifact_dir: Path) -> None:

@@ -173,6 +173,11 @@ def _pins(text: str) -> dict[str, str]:
 
 def test_ansible_builder_create_works_offline(tmp_path: Path) -> None:
     context = tmp_path / "context"
+    built = subprocess.run(
+        [str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(REPO / "dist")],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
     proc = subprocess.run(
         [
             str(VENV_BIN / "ansible-builder"),
@@ -200,6 +205,9 @@ def test_ansible_builder_create_works_offline(tmp_path: Path) -> None:
     assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core==' in text
     assert "ansible-galaxy collection install" in text
     assert "mongodb-database-tools" in text
+    # opsbook.runbooks itself, from its artifact.
+    assert list((context / "_build" / "opsbook").glob("opsbook-runbooks-*.tar.gz"))
+    assert "ansible-galaxy collection install --no-deps /tmp/opsbook/opsbook-runbooks-" in text
     # The collections are exactly the project's.
     built = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     assert built == yaml.safe_load((REPO / "collections" / "requirements.yml").read_text())
