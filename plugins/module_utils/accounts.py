@@ -84,7 +84,7 @@ def account_refs(users: list[Any] | str) -> list[dict[str, str]]:
                 raise AccountsError(f"a MongoDB user needs a name: {user!r}")
             refs.append({"name": str(user["name"]), "database": str(user.get("database") or "admin")})
             continue
-        name, _, database = str(user).partition("@")
+        name, _at, database = str(user).partition("@")
         if not name:
             raise AccountsError(f"{user!r} is not a MongoDB user: write name@database")
         refs.append({"name": name, "database": database or "admin"})

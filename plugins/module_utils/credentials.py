@@ -380,7 +380,7 @@ def random_secrets(plan: list[dict[str, Any]], length: int) -> dict[str, str]:
     account of the plan, by account name: the new_passwords of rotation_secrets."""
     if length < 20:
         raise RotationError(f"secrets need at least 20 characters, got {length}")
-    return {entry["name"]: "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length)) for entry in plan}
+    return {entry["name"]: "".join(secrets.choice(_ALPHANUMERIC) for _position in range(length)) for entry in plan}
 
 
 def rotation_env_values(new: dict[str, dict[str, Any]], plan: list[dict[str, Any]], field: str) -> dict[str, str]:
