@@ -25,8 +25,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert build.returncode == 0, build.stdout + build.stderr
     [artifact] = (tmp / "dist").glob("opsbook-runbooks-*.tar.gz")
     install = subprocess.run(
-        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps", "-p", str(tmp / "collections"),
-         str(artifact)],
+        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps",
+         "-p", str(tmp / "collections"), str(artifact)],
         capture_output=True, text=True, check=False, env={**env, "ANSIBLE_GALAXY_COLLECTIONS_PATH_WARNING": "false"},
     )  # fmt: skip
     assert install.returncode == 0, install.stdout + install.stderr
