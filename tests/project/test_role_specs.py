@@ -47,6 +47,21 @@ def test_defaults_equal_argument_spec_defaults(role: Path) -> None:
         elif "default" in spec and defaults[name] != spec["default"]:
             wrong.append(f"{name}: spec default {spec['default']!r} != defaults/main.yml {defaults[name]!r}")
     for name, value in defaults.items():
-        if name in options and "default" not in options[name]:
+        if name in options and "default" not in options[name] and not options[name].get("required"):
             wrong.append(f"{name}: defaults/main.yml has {value!r}, the spec documents no default")
     assert wrong == [], f"{role.name}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
+def test_no_option_is_both_required_and_defaulted(role: Path) -> None:
+    """Ansible refuses such a spec when the role runs ("required and default are mutually
+    exclusive"): an entry point that requires an option gives it no default."""
+    both = [
+        f"{entry_name}: {name}"
+        for entry_name, entry in (
+            (load(role / "meta" / "argument_specs.yml") or {}).get("argument_specs") or {}
+        ).items()
+        for name, spec in ((entry or {}).get("options") or {}).items()
+        if (spec or {}).get("required") and "default" in (spec or {})
+    ]
+    assert both == [], f"{role.name}: required options with a default: {both}"
