@@ -141,8 +141,24 @@ _fleet_image_import() {
 
 _fleet_network() {
   sandbox_docker network inspect "$FLEET_NETWORK" >/dev/null 2>&1 && return 0
+  _fleet_stale_bridges
   sandbox_docker network create --subnet "$FLEET_SUBNET" --gateway "$FLEET_GATEWAY" "$FLEET_NETWORK" \
     >>"$LOG_DIR/fleet.log" 2>&1 || die "fleet: creating network $FLEET_NETWORK ($FLEET_SUBNET) failed" "$LOG_DIR/fleet.log"
+}
+
+# A dockerd killed hard (a machine's processes stopped without `make sandbox-down`) leaves its
+# bridges in the kernel. A new engine, knowing nothing of them, would make a second bridge with
+# the fleet's subnet, and the kernel would route the fleet's addresses to the dead one: remove a
+# leftover Docker bridge that holds the fleet's gateway address before the network is made.
+_fleet_stale_bridges() {
+  local dev
+  for dev in $(ip -o -4 addr show 2>/dev/null | awk -v gw="$FLEET_GATEWAY/${FLEET_SUBNET#*/}" '$4 == gw {print $2}'); do
+    case "$dev" in
+      br-*) log "fleet: removing $dev, a bridge a stopped Docker engine left with the fleet's subnet"
+            ip link delete "$dev" >>"$LOG_DIR/fleet.log" 2>&1 || die "fleet: cannot remove the stale bridge $dev" "$LOG_DIR/fleet.log" ;;
+      *) die "fleet: $dev already holds $FLEET_GATEWAY; the fleet needs $FLEET_SUBNET for itself" ;;
+    esac
+  done
 }
 
 _fleet_ssh_key() {
@@ -180,7 +196,7 @@ _fleet_host_start() {
 
 _fleet_wait_ssh() {
   local name="$1" address="$2" i
-  for i in $(seq 1 150); do
+  for i in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/$address/22") 2>/dev/null; then
       _fleet_exec "$name" chown -R ops:ops /home/ops/.ssh
       _fleet_exec "$name" chmod 0600 /home/ops/.ssh/authorized_keys
@@ -188,7 +204,11 @@ _fleet_wait_ssh() {
     fi
     sleep 0.2
   done
-  die "fleet: $name's sshd did not listen on $address:22 within 30s" "$LOG_DIR/fleet.log"
+  { echo "== $name: container state, route, last boot messages"
+    sandbox_docker inspect -f '{{.State.Status}} pid={{.State.Pid}} ip={{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$FLEET_PREFIX$name"
+    ip route get "$address"
+    sandbox_docker logs --tail 30 "$FLEET_PREFIX$name"; } >>"$LOG_DIR/fleet.log" 2>&1
+  die "fleet: $name's sshd did not listen on $address:22 within 60s" "$LOG_DIR/fleet.log"
 }
 
 # Host key checking stays on: the known_hosts file the fleet inventory names holds each host's
