@@ -8,6 +8,7 @@
 
 DOCKER_DATA_ROOT="$STATE_DIR/docker"
 DOCKER_EXEC_ROOT="$RUN_DIR/dockerd"
+DOCKER_TMP="$RUN_DIR/dockerd-tmp"
 DOCKER_OWN_PIDFILE="$RUN_DIR/dockerd.own.pid"
 
 # sandbox_docker ARGS...: the docker CLI against the sandbox engine.
@@ -25,12 +26,16 @@ _dockerd_start() {
   command -v dockerd >/dev/null || die "dockerd is not installed (sandbox/install.sh installs docker.io)"
   local logf="$LOG_DIR/dockerd.log" i
   mkdir -p "$DOCKER_DATA_ROOT" "$DOCKER_EXEC_ROOT"
+  # The engine's temporary files (runc's process specs of `docker exec` and health checks carry
+  # the container's environment, the application's secrets among them) stay in the sandbox's own
+  # state, 0700, not in the system's temporary directory.
+  install -d -m 0700 "$DOCKER_TMP"
   if ! pid_alive dockerd; then
     # A dockerd killed hard leaves its pid file, socket and containerd behind.
     _docker_kill_leftovers
     rm -f "$DOCKER_OWN_PIDFILE" "$DOCKER_SOCK"
   fi
-  start_daemon dockerd -- dockerd \
+  start_daemon dockerd -- env TMPDIR="$DOCKER_TMP" dockerd \
     --host "unix://$DOCKER_SOCK" \
     --data-root "$DOCKER_DATA_ROOT" \
     --exec-root "$DOCKER_EXEC_ROOT" \

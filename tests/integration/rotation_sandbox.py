@@ -32,6 +32,9 @@ from conftest import PORTS, REPO, STATE, run_playbook, secret
 
 Require = Callable[[str], int]
 ENV_FILE = STATE / "app" / "app.env"
+# The sandbox's Docker engine keeps its temporary files here (sandbox/components/docker.sh): runc's
+# process specs hold the container's environment, which is where Compose puts the env file's values.
+DOCKER_TMP = STATE / "run" / "dockerd-tmp"
 # The application as its clients reach it: through nginx, which balances the two API instances.
 HEALTH_URL = f"https://localhost:{PORTS['nginx_https']}/health/dependencies"
 CA_FILE = STATE / "nginx" / "tls" / "server.crt"

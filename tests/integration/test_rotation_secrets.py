@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import opsbook
 import pytest
 from conftest import REPO
-from rotation_sandbox import ENV_FILE, Probe, parse_env, sandbox_app
+from rotation_sandbox import DOCKER_TMP, ENV_FILE, Probe, parse_env, sandbox_app
 from test_opsbook_secrets import files_containing
 
 __all__ = ["sandbox_app"]  # a fixture, used by name
@@ -119,9 +119,12 @@ def test_rotation_at_vvv_shows_no_secret_and_single_user_window_is_measured(
     for needle in needles:
         assert needle.decode() not in text
         assert not [line for line in cmdlines.seen if needle in line]
-        # The intended store only: the application's env file (and its previous copy), wherever the
-        # checkout lives; never anywhere else (PostgreSQL's statement texts included). The vault
-        # store is scanned: it is encrypted.
-        hits = files_containing(needle, [root for root in roots if root.exists()], started, (ENV_FILE.parent,))
+        # The intended stores only: the application's env file (and its previous copy), wherever
+        # the checkout lives, and the container runtime's own files about the containers it runs
+        # with that environment; never anywhere else (PostgreSQL's statement texts included). The
+        # vault store is scanned: it is encrypted.
+        hits = files_containing(
+            needle, [root for root in roots if root.exists()], started, (ENV_FILE.parent, DOCKER_TMP)
+        )
         assert hits == [], hits
     assert os.environ.get("ANSIBLE_VERBOSITY") == "3"
