@@ -30,9 +30,14 @@ def utc_iso(moment: float | datetime.datetime | None) -> str | None:
     return moment.astimezone(datetime.UTC).strftime(TIME_FORMAT)
 
 
-def shown(value: Any, suffix: str = "", missing: str = MISSING) -> str:
-    """A figure as a report cell: the value and its unit, or `missing` when there is none."""
-    return missing if value is None else f"{value}{suffix}"
+def figure(value: Any) -> Any:
+    """A figure as a report cell: the value itself, or MISSING when there is none."""
+    return MISSING if value is None else value
+
+
+def shown(value: Any, suffix: str = "") -> str:
+    """A figure with its unit as a report cell's text, or MISSING when there is none."""
+    return MISSING if value is None else f"{value}{suffix}"
 
 
 def status_of(alerts: Iterable[Mapping[str, Any]]) -> str:
