@@ -37,7 +37,8 @@ def maintenance_report(data: Mapping[str, Any], kind: str) -> dict[str, Any]:
         *([_security_section(findings)] if data.get("security") is not None else []),
         *[report.text("Not run", note) for note in data.get("notes") or []],
     ]
-    alerts = [a for _, result in sorted((data.get("redis") or {}).items()) for a in result.get("alerts") or []]
+    redis = data.get("redis") or {}
+    alerts = [a for host in sorted(redis) for a in redis[host].get("alerts") or []]
     alerts += (data.get("certificates") or {}).get("alerts") or []
     worst = s.worst(findings)
     status = report.status_of([*alerts, *([{"level": worst}] if worst != "ok" else [])])
