@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import utc_iso
 
 MANIFEST = "manifest.json"
 MARKER = "COMPLETE"
@@ -68,7 +69,8 @@ def id_epoch(backup_id: str) -> float:
 
 
 def iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """A backup's time, written as every report writes a time."""
+    return str(utc_iso(epoch))
 
 
 def check_name(kind: str, value: str) -> str:

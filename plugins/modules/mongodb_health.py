@@ -324,8 +324,8 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health im
     CommandError,
     gather,
     observations,
-    status_of,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import status_of
 
 
 class PyMongoRunner:

@@ -13,9 +13,12 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 
-def filter_errors(error: type[Exception]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def filter_errors(
+    error: type[Exception] | tuple[type[Exception], ...],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """wrap = filter_errors(ServiceControlError); wrap(func) raises AnsibleFilterError with the
-    message of `error`, keeping func's name and docstring for ansible-doc and tracebacks."""
+    message of `error` (or of any of a tuple of errors), keeping func's name and docstring for
+    ansible-doc and tracebacks."""
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
         def filter_(*args: Any, **kwargs: Any) -> Any:
