@@ -327,35 +327,13 @@ def _vars_file_args(private: Path, checked_vars: Mapping[str, Any]) -> list[str]
     return ["-e", f"@{vars_file}"]
 
 
-def _runner_kwargs(
-    *,
-    project: Project,
-    book: Playbook,
-    private: Path,
-    inventory: Path,
-    limit: str | None,
-    tags: str | None,
-    cmdline: list[str],
-    ident: str,
-    artifacts_root: Path,
-    keep_artifacts: int,
-    verbosity: int,
-) -> dict[str, Any]:
-    """The arguments of ansible_runner.run for one run."""
+def _runner_settings(project: Project, ident: str) -> dict[str, Any]:
+    """The arguments of ansible_runner.run that every run has (its environment, quiet, no stdout
+    copy), to which run_async adds the run's own."""
     return {
-        "private_data_dir": str(private),
         "project_dir": str(project.root),
-        "playbook": str(book.path),
-        "inventory": str(inventory),
-        "limit": limit,
-        "tags": tags,
-        "cmdline": shlex.join(cmdline) if cmdline else None,
         "envvars": run_environment(project, ident),
-        "artifact_dir": str(artifacts_root),
-        "ident": ident,
-        "rotate_artifacts": keep_artifacts,
         "quiet": True,
-        "verbosity": verbosity or None,
         "suppress_env_files": True,
         # Keep the fact cache ansible.cfg configures instead of one per run in the artifacts.
         "fact_cache_type": "ansible.cfg",
@@ -409,19 +387,19 @@ def run_async(
             cmdline += ["--vault-id", str(vault_file)]
         if check:
             cmdline.append("--check")
-        runner_kwargs = _runner_kwargs(
-            project=project,
-            book=book,
-            private=private,
-            inventory=inventory_path,
-            limit=limit,
-            tags=tag_list,
-            cmdline=cmdline,
-            ident=ident,
-            artifacts_root=artifacts_root,
-            keep_artifacts=keep_artifacts,
-            verbosity=verbosity,
-        )
+        runner_kwargs = {
+            **_runner_settings(project, ident),
+            "private_data_dir": str(private),
+            "playbook": str(book.path),
+            "inventory": str(inventory_path),
+            "limit": limit,
+            "tags": tag_list,
+            "cmdline": shlex.join(cmdline) if cmdline else None,
+            "artifact_dir": str(artifacts_root),
+            "ident": ident,
+            "rotate_artifacts": keep_artifacts,
+            "verbosity": verbosity or None,
+        }
         handle = RunHandle(
             project=project,
             playbook=book,
