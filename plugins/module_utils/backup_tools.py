@@ -55,6 +55,15 @@ def mongo_tools_config(password: str) -> str:
     return f"password: {json.dumps(password)}\n"
 
 
+def mongo_tool_connection(params: dict[str, Any], workdir: Path, config_name: str) -> list[str]:
+    """The connection arguments of a mongo tool for the login options; a password goes into the
+    0600 --config file `config_name` in the private `workdir`, never onto the command line."""
+    config = None
+    if params.get("login_password"):
+        config = write_secret_file(workdir / config_name, mongo_tools_config(params["login_password"]))
+    return mongo_connection_args(params, config)
+
+
 def pgpass_line(host: str, port: int, user: str, password: str) -> str:
     """One ~/.pgpass line matching any database; ':' and '\\' escaped as libpq requires."""
 
