@@ -22,10 +22,9 @@ from kubernetes_sandbox import (
     CA,
     INVENTORY,
     NAMESPACE,
-    api_client,
+    control_plane_client,
     deployment_available,
     https_ok,
-    require_control_plane,
     sandbox_version,
     wait_for,
 )
@@ -35,12 +34,8 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def k8s() -> Iterator[Any]:
-    require_control_plane()
-    client = api_client()
-    try:
+    with control_plane_client() as client:
         yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture
