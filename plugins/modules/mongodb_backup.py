@@ -95,7 +95,6 @@ skipped_for:
   sample: /var/backups/opsbook/mongodb/daily/20250111T020000Z
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
@@ -116,8 +115,8 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools impo
     ts_dict,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 
 
@@ -198,18 +197,14 @@ def backup(params: dict, check_mode: bool) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            **writer_argument_spec(
-                databases={"type": "list", "elements": "str", "default": []},
-                oplog={"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
-                gzip={"type": "bool", "default": True},
-                parallel_collections={"type": "int", "default": 4},
-                mongodump_path={"type": "path", "default": "mongodump"},
-            )
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+    module = mongodb_module(
+        **writer_argument_spec(
+            databases={"type": "list", "elements": "str", "default": []},
+            oplog={"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+            gzip={"type": "bool", "default": True},
+            parallel_collections={"type": "int", "default": 4},
+            mongodump_path={"type": "path", "default": "mongodump"},
+        )
     )
     p = module.params
     run_mongodb_and_exit(

@@ -132,7 +132,6 @@ import json
 import traceback
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance import (
     MaintenanceError,
     apply_retention,
@@ -140,11 +139,10 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance impor
     compact_decision,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    PYMONGO_IMPORT_ERROR,
     OperationFailure,
     PyMongoError,
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import (
     collection_names,
@@ -239,31 +237,25 @@ def run_compact(client: Any, result: dict[str, Any], p: dict[str, Any], check_mo
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            sizes={"type": "bool", "default": True},
-            databases={"type": "list", "elements": "str", "default": []},
-            retention={
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "database": {"type": "str", "required": True},
-                    "collection": {"type": "str", "required": True},
-                    "field": {"type": "str", "default": "timestamp"},
-                    "days": {"type": "int", "required": True},
-                    "batch_size": {"type": "int", "default": 1000},
-                },
+    module = mongodb_module(
+        sizes={"type": "bool", "default": True},
+        databases={"type": "list", "elements": "str", "default": []},
+        retention={
+            "type": "list",
+            "elements": "dict",
+            "default": [],
+            "options": {
+                "database": {"type": "str", "required": True},
+                "collection": {"type": "str", "required": True},
+                "field": {"type": "str", "default": "timestamp"},
+                "days": {"type": "int", "required": True},
+                "batch_size": {"type": "int", "default": 1000},
             },
-            max_batches={"type": "int", "default": 0},
-            compact={"type": "list", "elements": "str", "default": []},
-            compact_allow_primary={"type": "bool", "default": False},
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+        },
+        max_batches={"type": "int", "default": 0},
+        compact={"type": "list", "elements": "str", "default": []},
+        compact_allow_primary={"type": "bool", "default": False},
     )
-    if PYMONGO_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     p = module.params
     try:
         rules = check_retention_rules(p["retention"])

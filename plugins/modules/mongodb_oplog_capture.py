@@ -72,7 +72,6 @@ oplog:
 
 import json
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
@@ -90,8 +89,8 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools impo
     ts_tuple,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 
 
@@ -199,15 +198,11 @@ def capture(p: dict, check_mode: bool) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            root={"type": "path", "required": True},
-            target={"type": "str", "default": "mongodb_oplog"},
-            base_target={"type": "str", "default": "mongodb"},
-            mongodump_path={"type": "path", "default": "mongodump"},
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+    module = mongodb_module(
+        root={"type": "path", "required": True},
+        target={"type": "str", "default": "mongodb_oplog"},
+        base_target={"type": "str", "default": "mongodb"},
+        mongodump_path={"type": "path", "default": "mongodump"},
     )
     p = module.params
     run_mongodb_and_exit(module, capture, f"Oplog capture to {p['root']}/{p['target']} failed, nothing was kept")
