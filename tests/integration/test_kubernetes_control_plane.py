@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PORTS, REPO, VENV_BIN, ansible_env, run_playbook, secret
+from conftest import PORTS, REPO, ansible_env, ansible_inventory, run_playbook, secret
 from kubernetes_sandbox import (
     APISERVER,
     CA,
@@ -52,18 +52,6 @@ def scratch_namespace(k8s: Any) -> Iterator[str]:
         core.delete_namespace(name)
 
 
-def inventory_host() -> dict[str, Any]:
-    out = subprocess.run(
-        [str(VENV_BIN / "ansible-inventory"), "-i", str(INVENTORY), "--list"],
-        cwd=REPO,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
-
-
 def deployment(name: str, replicas: int, labels: dict[str, str], **pod_spec: Any) -> dict[str, Any]:
     return {
         "metadata": {"name": name},
@@ -80,7 +68,7 @@ def deployment(name: str, replicas: int, labels: dict[str, str], **pod_spec: Any
 
 def test_local_kubernetes_inventory_has_the_platform_shape() -> None:
     """Needs no cluster: the inventory parses and points at the sandbox's kubeconfig."""
-    inv = inventory_host()
+    inv = ansible_inventory(INVENTORY)
     assert set(inv) >= {"kube_control", "app", "mongodb", "postgres", "redis", "lb", "monitoring"}
     hv = inv["_meta"]["hostvars"]["sandbox-kube"]
     assert hv["opsbook_platform_type"] == "kubernetes"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pymongo
 import pytest
-from conftest import PORTS, STATE, port_open, run_playbook, secret
+from conftest import PORTS, STATE, ferretdb_admin_client, port_open, run_playbook, secret
 
 PASSWORD_FILE = STATE / "secrets" / "ferretdb_admin"
 
@@ -37,15 +37,7 @@ def connection(port: int, **extra: Any) -> dict[str, Any]:
 
 
 def client(port: int) -> pymongo.MongoClient:
-    return pymongo.MongoClient(
-        host="127.0.0.1",
-        port=port,
-        username="opsbook_admin",
-        password=secret("ferretdb_admin"),
-        authSource="admin",
-        directConnection=True,
-        serverSelectionTimeoutMS=5000,
-    )
+    return ferretdb_admin_client(port)
 
 
 def free_port() -> int:
