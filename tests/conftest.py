@@ -43,8 +43,10 @@ sys.path.insert(0, str(COLLECTIONS))
 # The certificate and TLS server helpers live with the collection's unit tests, which need them too;
 # the integration tests import them from here.
 from ansible_collections.opsbook.runbooks.tests.unit.helpers import (  # noqa: E402, F401
+    free_port,
     self_signed_certificate,
     tls_server,
+    wait_port,
 )
 
 
