@@ -8,6 +8,8 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 # The modules import pymongo's error classes from here, with the import error to report.
 __all__ = [
     "PYMONGO_IMPORT_ERROR",
@@ -17,6 +19,7 @@ __all__ = [
     "client_kwargs",
     "mongodb_argument_spec",
     "mongodb_client",
+    "mongodb_module",
 ]
 
 PYMONGO_IMPORT_ERROR: str | None
@@ -58,6 +61,20 @@ def mongodb_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
     spec.update(extra)
     return spec
+
+
+def mongodb_module(**extra: dict[str, Any]) -> AnsibleModule:
+    """The AnsibleModule of an opsbook MongoDB module: the connection options plus the module's own
+    (as mongodb_argument_spec), login_user and login_password together, check mode supported. Fails
+    the task with missing_required_lib when pymongo is missing."""
+    module = AnsibleModule(
+        argument_spec=mongodb_argument_spec(**extra),
+        required_together=[["login_user", "login_password"]],
+        supports_check_mode=True,
+    )
+    if PYMONGO_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
+    return module
 
 
 def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:

@@ -165,7 +165,7 @@ def backup(p: dict, check_mode: bool) -> dict:
         if p["globals"]:
             argv = [p["pg_dumpall_path"], "--globals-only", "--no-password"]
             run_to_file(argv, writer.path(f"globals.sql{suffix}"), env=env, age_recipients=p["age_recipients"])
-        manifest = writer.seal(
+        return writer.sealed(
             {
                 "tool": {"name": "pg_dump", "version": tool_version(p["pg_dump_path"])},
                 "server": {"version": version},
@@ -176,7 +176,6 @@ def backup(p: dict, check_mode: bool) -> dict:
                 "encryption": encryption_details(p["age_recipients"]),
             }
         )
-    return {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": manifest}
 
 
 def main() -> None:

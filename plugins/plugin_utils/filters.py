@@ -7,7 +7,7 @@ cannot (filters import it; no module does)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -32,3 +32,19 @@ def filter_errors(
         return filter_
 
     return wrap
+
+
+def filter_module(error: type[Exception], filters: Mapping[str, Callable[..., Any]]) -> type:
+    """The FilterModule class Ansible loads from a filter plugin file: `filters`, the plain
+    functions by their names in the collection (opsbook.runbooks.<name>), each wrapped by
+    filter_errors(error)."""
+    wrap = filter_errors(error)
+    wrapped = {name: wrap(func) for name, func in filters.items()}
+
+    class FilterModule:
+        """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
+
+        def filters(self) -> dict[str, Any]:
+            return dict(wrapped)
+
+    return FilterModule
