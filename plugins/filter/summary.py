@@ -4,19 +4,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.opsbook.runbooks.plugins.module_utils import daily_summary as ds
-from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_errors
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_module
 
-_wrap = filter_errors(ds.DailySummaryError)
-
-
-class FilterModule:
-    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "summary_observations": _wrap(ds.summary_observations),
-            "daily_summary": _wrap(ds.daily_summary),
-        }
+FilterModule = filter_module(
+    ds.DailySummaryError,
+    {
+        "summary_observations": ds.summary_observations,
+        "daily_summary": ds.daily_summary,
+    },
+)

@@ -34,7 +34,9 @@ def filter_errors(
     return wrap
 
 
-def filter_module(error: type[Exception], filters: Mapping[str, Callable[..., Any]]) -> type:
+def filter_module(
+    error: type[Exception] | tuple[type[Exception], ...], filters: Mapping[str, Callable[..., Any]]
+) -> type:
     """The FilterModule class Ansible loads from a filter plugin file: `filters`, the plain
     functions by their names in the collection (opsbook.runbooks.<name>), each wrapped by
     filter_errors(error)."""
