@@ -14,10 +14,11 @@ description:
     command rules are kept; O(state=enabled) switches it on again.
   - With O(persist=true) and a server that keeps its users in an ACL file, C(ACL SAVE) writes the
     change there so a restart does not undo it.
-  - Refuses to disable the user it logs in as.
+  - Refuses to disable the user it logs in as. O(login_user) needs the C(@admin) and C(@connection) commands.
 version_added: "0.1.0"
 author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
+  - opsbook.runbooks.redis
   - opsbook.runbooks.attributes
 options:
   name:
@@ -37,29 +38,6 @@ options:
     description: Run C(ACL SAVE) after a change when the server has an ACL file.
     type: bool
     default: true
-  login_host:
-    description: Redis host.
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Redis port.
-    type: int
-    default: 6379
-  login_user:
-    description: ACL user to authenticate as (needs the C(@admin) and C(@connection) commands).
-    type: str
-  login_password:
-    description: Its password. Never logged.
-    type: str
-  tls:
-    description: Connect with TLS.
-    type: bool
-    default: false
-  ca_certs:
-    description: CA certificate file for O(tls).
-    type: path
-requirements:
-  - redis (the Python client) >= 4.0
 attributes:
   check_mode:
     support: full
@@ -105,30 +83,22 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import redis_sessions_of, redis_user_enabled
-
-REDIS_IMPORT_ERROR: str | None
-try:
-    import redis
-except ImportError:
-    REDIS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REDIS_IMPORT_ERROR = None
+from ansible_collections.opsbook.runbooks.plugins.module_utils.redis import (
+    REDIS_IMPORT_ERROR,
+    RedisError,
+    redis_argument_spec,
+    redis_client,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "disabled", "choices": ["disabled", "enabled"]},
-            "kill_sessions": {"type": "bool", "default": True},
-            "persist": {"type": "bool", "default": True},
-            "login_host": {"type": "str", "default": "127.0.0.1"},
-            "login_port": {"type": "int", "default": 6379},
-            "login_user": {"type": "str"},
-            "login_password": {"type": "str", "no_log": True},
-            "tls": {"type": "bool", "default": False},
-            "ca_certs": {"type": "path"},
-        },
+        argument_spec=redis_argument_spec(
+            name={"type": "str", "required": True},
+            state={"type": "str", "default": "disabled", "choices": ["disabled", "enabled"]},
+            kill_sessions={"type": "bool", "default": True},
+            persist={"type": "bool", "default": True},
+        ),
         supports_check_mode=True,
     )
     if REDIS_IMPORT_ERROR:
@@ -140,16 +110,7 @@ def main() -> None:
     client = None
     result = {"changed": False, "sessions_killed": 0, "persisted": False}
     try:
-        client = redis.Redis(
-            host=p["login_host"],
-            port=p["login_port"],
-            username=p["login_user"],
-            password=p["login_password"],
-            ssl=p["tls"],
-            ssl_ca_certs=p["ca_certs"],
-            socket_timeout=10,
-            decode_responses=True,
-        )
+        client = redis_client(p)
         reply = client.acl_getuser(p["name"])
         if not reply:
             module.fail_json(msg=f"Redis has no ACL user {p['name']}")
@@ -173,7 +134,7 @@ def main() -> None:
             client.execute_command("ACL", "SAVE")
             result["persisted"] = True
         result["enabled"] = wanted if result["changed"] else enabled
-    except redis.RedisError as err:
+    except RedisError as err:
         module.fail_json(
             msg=f"Redis ACL change of {p['name']} on {p['login_host']}:{p['login_port']} failed: {err}",
             exception=traceback.format_exc(),
