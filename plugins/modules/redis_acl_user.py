@@ -82,13 +82,13 @@ persisted:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import redis_sessions_of, redis_user_enabled
 from ansible_collections.opsbook.runbooks.plugins.module_utils.redis import (
     REDIS_IMPORT_ERROR,
     RedisError,
     redis_argument_spec,
     redis_client,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.users import RedisUsers, UserNotFoundError, redis_switch
 
 
 def main() -> None:
@@ -106,42 +106,27 @@ def main() -> None:
     p = module.params
     if p["state"] == "disabled" and p["name"] == p["login_user"]:
         module.fail_json(msg=f"{p['name']} is the user this task logs in as; disabling it would lock opsbook out")
-
-    client = None
-    result = {"changed": False, "sessions_killed": 0, "persisted": False}
+    users = None
     try:
-        client = redis_client(p)
-        reply = client.acl_getuser(p["name"])
-        if not reply:
-            module.fail_json(msg=f"Redis has no ACL user {p['name']}")
-        enabled = redis_user_enabled(reply)
-        wanted = p["state"] == "enabled"
-        if enabled != wanted:
-            result["changed"] = True
-            if not module.check_mode:
-                client.execute_command("ACL", "SETUSER", p["name"], "on" if wanted else "off")
-        if not wanted and p["kill_sessions"]:
-            sessions = redis_sessions_of(client.client_list(), p["name"])
-            if sessions:
-                result["changed"] = True
-                result["sessions_killed"] = (
-                    len(sessions)
-                    if module.check_mode
-                    else int(client.execute_command("CLIENT", "KILL", "USER", p["name"]))
-                )
-        persist = result["changed"] and p["persist"] and not module.check_mode
-        if persist and (client.config_get("aclfile") or {}).get("aclfile"):
-            client.execute_command("ACL", "SAVE")
-            result["persisted"] = True
-        result["enabled"] = wanted if result["changed"] else enabled
+        users = RedisUsers(redis_client(p))
+        result = redis_switch(
+            users,
+            p["name"],
+            enabled=p["state"] == "enabled",
+            kill_sessions=p["kill_sessions"],
+            persist=p["persist"],
+            check=module.check_mode,
+        )
+    except UserNotFoundError as err:
+        module.fail_json(msg=str(err))
     except RedisError as err:
         module.fail_json(
             msg=f"Redis ACL change of {p['name']} on {p['login_host']}:{p['login_port']} failed: {err}",
             exception=traceback.format_exc(),
         )
     finally:
-        if client is not None:
-            client.close()
+        if users is not None:
+            users.close()
     module.exit_json(**result)
 
 
