@@ -99,7 +99,8 @@ class MongoUsers:
         return sorted(u["user"] for u in reply.get("users") or [])
 
     def login(self, name: str, password: str) -> None:
-        assert self._login is not None, "MongoUsers was made without a login factory"
+        if self._login is None:
+            raise UsersError("MongoUsers was made without a login factory")
         try:
             self._login(name, password).close()
         except mongodb.OperationFailure as err:
@@ -167,7 +168,8 @@ class PostgresUsers:
         return [row[0] for row in self._run("SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1")]
 
     def login(self, name: str, password: str) -> None:
-        assert self._login is not None, "PostgresUsers was made without a login factory"
+        if self._login is None:
+            raise UsersError("PostgresUsers was made without a login factory")
         try:
             conn = self._login(name, password)
         except postgres.OperationalError as err:
@@ -261,7 +263,8 @@ class RedisUsers:
         self.client.execute_command("ACL", "SETUSER", name, *rules)
 
     def login(self, name: str, password: str) -> None:
-        assert self._login is not None, "RedisUsers was made without a login factory"
+        if self._login is None:
+            raise UsersError("RedisUsers was made without a login factory")
         client = self._login(name, password)
         try:
             client.ping()
@@ -319,9 +322,6 @@ class RedisUsers:
         self.client.close()
 
 
-Users = MongoUsers | PostgresUsers | RedisUsers
-
-
 # --- credential_user --------------------------------------------------------------------------
 
 
@@ -334,7 +334,7 @@ def credential_refusal(p: dict[str, Any]) -> str | None:
     return None
 
 
-def credential_users(p: dict[str, Any]) -> Users:
+def credential_users(p: dict[str, Any]) -> MongoUsers | PostgresUsers | RedisUsers:
     """The users of credential_user's server (`kind`), logged in as its administrative user."""
     kind, timeout = p["kind"], p["connect_timeout"]
     if kind == "mongodb":
@@ -364,7 +364,7 @@ def credential_users(p: dict[str, Any]) -> Users:
     return RedisUsers(client, lambda user, password: redis.redis_client(p, user=user, password=password, **timeouts))
 
 
-def _password_in_place(users: Users, p: dict[str, Any]) -> bool:
+def _password_in_place(users: MongoUsers | PostgresUsers | RedisUsers, p: dict[str, Any]) -> bool:
     """Whether O(password) already is what state=present makes it."""
     name, password = p["name"], p["password"]
     if isinstance(users, RedisUsers):
@@ -376,7 +376,7 @@ def _password_in_place(users: Users, p: dict[str, Any]) -> bool:
     return True
 
 
-def credential_step(users: Users, p: dict[str, Any], check: bool) -> dict[str, Any]:
+def credential_step(users: MongoUsers | PostgresUsers | RedisUsers, p: dict[str, Any], check: bool) -> dict[str, Any]:
     """One credential_user step (`state`) on user `name`; StepFailedError when it cannot be done."""
     name, password, state, kind = p["name"], p["password"], p["state"], users.kind
     exists = users.exists(name)
@@ -410,7 +410,8 @@ def credential_step(users: Users, p: dict[str, Any], check: bool) -> dict[str, A
         if not check:
             users.retire(name)
     elif state == "password_removed":
-        assert isinstance(users, RedisUsers)
+        if not isinstance(users, RedisUsers):
+            raise UsersError("state=password_removed applies to Redis only (users with several passwords)")
         result["changed"] = users.remove_password(name, password, check)
     elif state == "sessions_killed":
         result.update(users.kill_sessions(name, p["sessions_older_than"], check))

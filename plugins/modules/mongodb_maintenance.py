@@ -182,6 +182,46 @@ def read_sizes(client: Any, wanted: list[str], notes: list[str]) -> dict[str, An
     return sizes
 
 
+def run_retention(
+    client: Any, rules: list[dict[str, Any]], now: datetime.datetime, max_batches: int, check: bool, result: dict
+) -> None:
+    """Apply each retention rule (apply_retention) to its collection, into `result`."""
+    for rule in rules:
+        coll = client[rule["database"]][rule["collection"]]
+        outcome = apply_retention(
+            rule,
+            now,
+            count=coll.count_documents,
+            find_ids=lambda query, limit, c=coll: [d["_id"] for d in c.find(query, {"_id": 1}).limit(limit)],
+            delete_ids=lambda ids, c=coll, r=rule: (
+                c.delete_many(
+                    {"_id": {"$in": ids}, **{r["field"]: {"$lt": now - datetime.timedelta(days=r["days"])}}}
+                ).deleted_count
+            ),
+            dry_run=check,
+            max_batches=max_batches,
+        )
+        result["retention"].append(outcome)
+        result["changed"] = result["changed"] or outcome["deleted"] > 0 or (check and outcome["matched"] > 0)
+
+
+def run_compact(client: Any, names: list[str], allow_primary: bool, check: bool, result: dict) -> None:
+    """Compact the collections `names` where compact_decision allows it, into `result`."""
+    hello = client.admin.command("hello")
+    ran, reason = compact_decision(hello, allow_primary)
+    result["compact"] = {"ran": False, "reason": reason, "member": hello.get("me"), "collections": []}
+    if ran and check:
+        result["compact"]["reason"] = f"{reason}; check mode: not run"
+    elif ran:
+        result["compact"]["ran"] = True
+        for name in names:
+            database, collection = name.split(".", 1)
+            reply = client[database].command({"compact": collection})
+            freed = reply.get("bytesFreed", 0) or 0
+            result["compact"]["collections"].append({"name": name, "bytes_freed": freed, "ok": bool(reply.get("ok"))})
+            result["changed"] = result["changed"] or freed > 0
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=mongodb_argument_spec(
@@ -226,41 +266,9 @@ def main() -> None:
         client = mongodb_client(p)
         if p["sizes"]:
             result["sizes"] = read_sizes(client, p["databases"], result["notes"])
-        for rule in rules:
-            coll = client[rule["database"]][rule["collection"]]
-            outcome = apply_retention(
-                rule,
-                now,
-                count=coll.count_documents,
-                find_ids=lambda query, limit, c=coll: [d["_id"] for d in c.find(query, {"_id": 1}).limit(limit)],
-                delete_ids=lambda ids, c=coll, r=rule: (
-                    c.delete_many(
-                        {"_id": {"$in": ids}, **{r["field"]: {"$lt": now - datetime.timedelta(days=r["days"])}}}
-                    ).deleted_count
-                ),
-                dry_run=module.check_mode,
-                max_batches=p["max_batches"],
-            )
-            result["retention"].append(outcome)
-            result["changed"] = (
-                result["changed"] or outcome["deleted"] > 0 or (module.check_mode and outcome["matched"] > 0)
-            )
+        run_retention(client, rules, now, p["max_batches"], module.check_mode, result)
         if p["compact"]:
-            hello = client.admin.command("hello")
-            ran, reason = compact_decision(hello, p["compact_allow_primary"])
-            result["compact"] = {"ran": False, "reason": reason, "member": hello.get("me"), "collections": []}
-            if ran and module.check_mode:
-                result["compact"]["reason"] = f"{reason}; check mode: not run"
-            elif ran:
-                result["compact"]["ran"] = True
-                for name in p["compact"]:
-                    database, collection = name.split(".", 1)
-                    reply = client[database].command({"compact": collection})
-                    freed = reply.get("bytesFreed", 0) or 0
-                    result["compact"]["collections"].append(
-                        {"name": name, "bytes_freed": freed, "ok": bool(reply.get("ok"))}
-                    )
-                    result["changed"] = result["changed"] or freed > 0
+            run_compact(client, p["compact"], p["compact_allow_primary"], module.check_mode, result)
     except OperationFailure as err:
         module.fail_json(msg=f"MongoDB refused a command: {err}", exception=traceback.format_exc(), **result)
     except PyMongoError as err:
