@@ -73,18 +73,71 @@ def _first_line(err: Exception, default: str) -> str:
     return text.splitlines()[0] if text else default
 
 
+class EngineUsers:
+    """What each engine's class has: its admin `client` (a psycopg2 connection for PostgreSQL),
+    `login`, a factory that opens a client as another user, and close()."""
+
+    kind = ""
+    database = ""
+
+    def __init__(self, client: Any, login: Login | None = None) -> None:
+        self.client = client
+        self._login = login
+
+    def login_as(self, name: str, password: str) -> Any:
+        """A client logged in as `name` (the factory's errors when the login fails)."""
+        if self._login is None:
+            raise UsersError(f"{type(self).__name__} was made without a login factory")
+        return self._login(name, password)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # The interface each engine implements.
+    def exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def list(self) -> list[str]:
+        raise NotImplementedError
+
+    def login(self, name: str, password: str) -> None:
+        """Log in as `name` with `password`; LoginFailedError when the server refuses."""
+        raise NotImplementedError
+
+    def create(self, name: str, password: str, like: str) -> None:
+        """Create `name` with the rights of the existing user `like`."""
+        raise NotImplementedError
+
+    def set_password(self, name: str, password: str, keep_others: bool = False) -> None:
+        raise NotImplementedError
+
+    def retire(self, name: str) -> None:
+        """Make sure nobody can log in as `name` with any password known before."""
+        raise NotImplementedError
+
+    def lock(self, name: str) -> None:
+        raise NotImplementedError
+
+    def unlock(self, name: str, password: str | None = None) -> None:
+        """Let `name` log in again (with `password`, a new one, where the engine needs it)."""
+        raise NotImplementedError
+
+    def kill_sessions(self, name: str, older_than: int | None = None, check: bool = False) -> dict[str, Any]:
+        """End the user's sessions; `sessions_killed` and `sessions_note` for the result."""
+        raise NotImplementedError
+
+
 # --- MongoDB ----------------------------------------------------------------------------------
 
 
-class MongoUsers:
+class MongoUsers(EngineUsers):
     """The users of one authentication database (`database`) of a MongoDB or FerretDB server."""
 
     kind = "mongodb"
 
     def __init__(self, client: Any, database: str, login: Login | None = None) -> None:
-        self.client = client
+        super().__init__(client, login)
         self.database = database
-        self._login = login
 
     def info(self, name: str) -> dict[str, Any] | None:
         reply = self.client[self.database].command({"usersInfo": {"user": name, "db": self.database}})
@@ -99,10 +152,8 @@ class MongoUsers:
         return sorted(u["user"] for u in reply.get("users") or [])
 
     def login(self, name: str, password: str) -> None:
-        if self._login is None:
-            raise UsersError("MongoUsers was made without a login factory")
         try:
-            self._login(name, password).close()
+            self.login_as(name, password).close()
         except mongodb.OperationFailure as err:
             raise LoginFailedError(err.details.get("codeName") if err.details else str(err.code)) from err
 
@@ -122,7 +173,9 @@ class MongoUsers:
 
     lock = retire
 
-    def unlock(self, name: str, password: str) -> None:
+    def unlock(self, name: str, password: str | None = None) -> None:
+        if password is None:
+            raise UsersError(f"MongoDB has no off switch: re-enabling {name} needs a new password")
         self.set_password(name, password)
 
     def kill_sessions(self, name: str, older_than: int | None = None, check: bool = False) -> dict[str, Any]:
@@ -136,25 +189,17 @@ class MongoUsers:
             error = err
         return session_kill_note(error)
 
-    def close(self) -> None:
-        self.client.close()
-
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-class PostgresUsers:
+class PostgresUsers(EngineUsers):
     """The roles of a PostgreSQL server, over an autocommit admin connection."""
 
     kind = "postgres"
-    database = ""
-
-    def __init__(self, conn: Any, login: Login | None = None) -> None:
-        self.conn = conn
-        self._login = login
 
     def _run(self, query: Any, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.conn.cursor() as cur:
+        with self.client.cursor() as cur:
             cur.execute(query, args)
             return cur.fetchall() if cur.description else []
 
@@ -168,10 +213,8 @@ class PostgresUsers:
         return [row[0] for row in self._run("SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1")]
 
     def login(self, name: str, password: str) -> None:
-        if self._login is None:
-            raise UsersError("PostgresUsers was made without a login factory")
         try:
-            conn = self._login(name, password)
+            conn = self.login_as(name, password)
         except postgres.OperationalError as err:
             raise LoginFailedError(_first_line(err, "login refused")) from err
         conn.close()
@@ -217,22 +260,14 @@ class PostgresUsers:
             count = sum(1 for row in rows if row[0])
         return {"sessions_killed": count, "sessions_note": f"pg_terminate_backend ended {count} session(s)"}
 
-    def close(self) -> None:
-        self.conn.close()
-
 
 # --- Redis ------------------------------------------------------------------------------------
 
 
-class RedisUsers:
+class RedisUsers(EngineUsers):
     """The ACL users of a Redis server; changes are saved to its ACL file when it has one."""
 
     kind = "redis"
-    database = ""
-
-    def __init__(self, client: Any, login: Login | None = None) -> None:
-        self.client = client
-        self._login = login
 
     def getuser(self, name: str) -> dict[str, Any] | None:
         return self.client.acl_getuser(name) or None
@@ -263,9 +298,7 @@ class RedisUsers:
         self.client.execute_command("ACL", "SETUSER", name, *rules)
 
     def login(self, name: str, password: str) -> None:
-        if self._login is None:
-            raise UsersError("RedisUsers was made without a login factory")
-        client = self._login(name, password)
+        client = self.login_as(name, password)
         try:
             client.ping()
         except (redis.AuthenticationError, redis.ResponseError) as err:
@@ -318,9 +351,6 @@ class RedisUsers:
         """CLIENT KILL USER: close every connection of the user; how many it closed."""
         return int(self.client.execute_command("CLIENT", "KILL", "USER", name))
 
-    def close(self) -> None:
-        self.client.close()
-
 
 # --- credential_user --------------------------------------------------------------------------
 
@@ -334,7 +364,7 @@ def credential_refusal(p: dict[str, Any]) -> str | None:
     return None
 
 
-def credential_users(p: dict[str, Any]) -> MongoUsers | PostgresUsers | RedisUsers:
+def credential_users(p: dict[str, Any]) -> EngineUsers:
     """The users of credential_user's server (`kind`), logged in as its administrative user."""
     kind, timeout = p["kind"], p["connect_timeout"]
     if kind == "mongodb":
@@ -364,7 +394,7 @@ def credential_users(p: dict[str, Any]) -> MongoUsers | PostgresUsers | RedisUse
     return RedisUsers(client, lambda user, password: redis.redis_client(p, user=user, password=password, **timeouts))
 
 
-def _password_in_place(users: MongoUsers | PostgresUsers | RedisUsers, p: dict[str, Any]) -> bool:
+def _password_in_place(users: EngineUsers, p: dict[str, Any]) -> bool:
     """Whether O(password) already is what state=present makes it."""
     name, password = p["name"], p["password"]
     if isinstance(users, RedisUsers):
@@ -376,7 +406,7 @@ def _password_in_place(users: MongoUsers | PostgresUsers | RedisUsers, p: dict[s
     return True
 
 
-def credential_step(users: MongoUsers | PostgresUsers | RedisUsers, p: dict[str, Any], check: bool) -> dict[str, Any]:
+def credential_step(users: EngineUsers, p: dict[str, Any], check: bool) -> dict[str, Any]:
     """One credential_user step (`state`) on user `name`; StepFailedError when it cannot be done."""
     name, password, state, kind = p["name"], p["password"], p["state"], users.kind
     exists = users.exists(name)

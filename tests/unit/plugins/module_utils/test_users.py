@@ -94,18 +94,20 @@ def redis_users(server: FakeRedis) -> RedisUsers:
     return RedisUsers(server, login)
 
 
+# credential_user's parameters (a Redis password change unless overridden).
+STEP = {
+    "kind": "redis",
+    "name": "app",
+    "state": "present",
+    "password": NEW,
+    "keep_other_passwords": False,
+    "like": "",
+    "sessions_older_than": None,
+}
+
+
 def step(**overrides: Any) -> dict[str, Any]:
-    params = {
-        "kind": "redis",
-        "name": "app",
-        "state": "present",
-        "password": NEW,
-        "keep_other_passwords": False,
-        "like": "",
-        "sessions_older_than": None,
-    }
-    params.update(overrides)
-    return params
+    return {**STEP, **overrides}
 
 
 def test_redis_present_adds_the_hash_for_the_overlap_and_is_idempotent() -> None:
@@ -231,18 +233,20 @@ class FakeMongo:
             return {"ok": 1}
 
 
+# mongodb_user_lock's parameters (disabling reporting@shop unless overridden).
+LOCK = {
+    "name": "reporting",
+    "database": "shop",
+    "state": "disabled",
+    "password": None,
+    "reason": "INC-1",
+    "kill_sessions": True,
+    "login_user": "opsbook_admin",
+}
+
+
 def lock_params(**overrides: Any) -> dict[str, Any]:
-    params = {
-        "name": "reporting",
-        "database": "shop",
-        "state": "disabled",
-        "password": None,
-        "reason": "INC-1",
-        "kill_sessions": True,
-        "login_user": "opsbook_admin",
-    }
-    params.update(overrides)
-    return params
+    return {**LOCK, **overrides}
 
 
 def test_mongodb_lock_replaces_the_password_records_and_notes_ferretdb() -> None:
