@@ -15,6 +15,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.users import (
     RedisUsers,
     StepFailedError,
     UserNotFoundError,
+    UsersError,
     credential_refusal,
     credential_step,
     mongodb_lock,
@@ -374,3 +375,28 @@ def test_postgres_sessions_killed_in_check_mode_only_counts() -> None:
             ("app", 60),
         )
     ]
+
+
+def test_lock_and_unlock_on_redis_and_mongodb() -> None:
+    server = FakeRedis()
+    users = RedisUsers(server)
+    users.lock("app")
+    assert users.enabled("app") is False
+    users.unlock("app")
+    assert users.enabled("app") is True
+    assert users.list() == ["app", "opsbook_admin"]
+    with pytest.raises(UsersError, match="needs a new password"):
+        MongoUsers(FakeMongo(), "shop").unlock("reporting")
+
+
+def test_postgres_lock_and_unlock_switch_login() -> None:
+    pytest.importorskip("psycopg2", reason="psycopg2 (PostgreSQL's client library) is not installed")
+    pg = FakePg({})
+    PostgresUsers(pg).lock("app")
+    PostgresUsers(pg).unlock("app")
+    assert ["NOLOGIN" in repr(q) for q, _args in pg.statements] == [True, False]
+
+
+def test_a_class_without_a_login_factory_says_so() -> None:
+    with pytest.raises(UsersError, match="RedisUsers was made without a login factory"):
+        RedisUsers(FakeRedis()).login("app", "old")
