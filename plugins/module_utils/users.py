@@ -44,8 +44,6 @@ LIBRARIES = {
     "postgres": ("psycopg2", postgres.PSYCOPG2_IMPORT_ERROR),
     "redis": ("redis", redis.REDIS_IMPORT_ERROR),
 }
-# What each engine's errors derive from, for the modules' except clauses.
-CLIENT_ERRORS = (mongodb.PyMongoError, postgres.Psycopg2Error, redis.RedisError)
 
 
 class UsersError(Exception):
