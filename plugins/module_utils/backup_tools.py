@@ -258,9 +258,17 @@ def ts_tuple(value: dict[str, int] | str) -> tuple[int, int]:
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
-def pg_env(pgpass: Path, host: str, port: int, user: str) -> dict[str, str]:
+def pg_env(
+    pgpass: Path, host: str, port: int, user: str, *, sslmode: str | None = None, sslrootcert: str | None = None
+) -> dict[str, str]:
+    """The environment of libpq's tools: the login (password in `pgpass`) and the TLS settings
+    psycopg2 connects with (opsbook.runbooks.postgres's ssl_mode and ca_cert)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({"PGPASSFILE": str(pgpass), "PGHOST": host, "PGPORT": str(port), "PGUSER": user, "PGAPPNAME": "opsbook"})
+    if sslmode:
+        env["PGSSLMODE"] = sslmode
+    if sslrootcert:
+        env["PGSSLROOTCERT"] = sslrootcert
     return env
 
 

@@ -77,11 +77,19 @@ def mongodb_module(**extra: dict[str, Any]) -> AnsibleModule:
     return module
 
 
-def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """pymongo.MongoClient keyword arguments for the module parameters (a pure function)."""
+def client_kwargs(
+    params: dict[str, Any],
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    auth_source: str | None = None,
+    appname: str = "opsbook",
+) -> dict[str, Any]:
+    """pymongo.MongoClient keyword arguments for the module parameters (a pure function): the
+    login options, or `user`, `password` and `auth_source` instead (logging in as another user)."""
     kwargs: dict[str, Any] = {
         "serverSelectionTimeoutMS": params["server_selection_timeout_ms"],
-        "appname": "opsbook",
+        "appname": appname,
     }
     if params.get("uri"):
         kwargs["host"] = params["uri"]
@@ -89,7 +97,9 @@ def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
         kwargs["host"] = params["login_host"]
         kwargs["port"] = params["login_port"]
         kwargs["directConnection"] = True
-    if params.get("login_user"):
+    if user is not None:
+        kwargs.update(username=user, password=password, authSource=auth_source or params["login_database"])
+    elif params.get("login_user"):
         kwargs["username"] = params["login_user"]
         kwargs["password"] = params.get("login_password")
         kwargs["authSource"] = params["login_database"]
@@ -103,9 +113,10 @@ def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def mongodb_client(params: dict[str, Any]) -> pymongo.MongoClient:
-    """A connected client: the first command proves the server is reachable and the login works."""
-    client: pymongo.MongoClient = pymongo.MongoClient(**client_kwargs(params))
+def mongodb_client(params: dict[str, Any], **options: Any) -> pymongo.MongoClient:
+    """A connected client: the first command proves the server is reachable and the login works
+    (see client_kwargs for the options)."""
+    client: pymongo.MongoClient = pymongo.MongoClient(**client_kwargs(params, **options))
     try:
         client.admin.command("ping")
     except BaseException:
