@@ -178,8 +178,9 @@ class MongoUsers(EngineUsers):
 
     def kill_sessions(self, name: str, older_than: int | None = None, check: bool = False) -> dict[str, Any]:
         """killAllSessionsByPattern for the user (which FerretDB lacks; see session_kill_note).
-        The command has no age filter, and it has no dry run: credential_user has always sent
-        it in check mode too, which this keeps."""
+        The command has no age filter and no dry run: in check mode nothing is sent."""
+        if check:
+            return {"sessions_killed": False, "sessions_note": "check mode: killAllSessionsByPattern not sent"}
         error = None
         try:
             self.client.admin.command({"killAllSessionsByPattern": [{"users": [{"user": name, "db": self.database}]}]})

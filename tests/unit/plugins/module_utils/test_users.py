@@ -400,3 +400,20 @@ def test_postgres_lock_and_unlock_switch_login() -> None:
 def test_a_class_without_a_login_factory_says_so() -> None:
     with pytest.raises(UsersError, match="RedisUsers was made without a login factory"):
         RedisUsers(FakeRedis()).login("app", "old")
+
+
+def test_mongodb_sessions_are_not_killed_in_check_mode() -> None:
+    server = FakeMongo(kill=True)
+    result = credential_step(
+        MongoUsers(server, "shop"),
+        step(kind="mongodb", name="reporting", state="sessions_killed", sessions_older_than=0),
+        check=True,
+    )
+    assert result["sessions_killed"] is False and "check mode" in result["sessions_note"]
+    assert not [c for _db, c in server.commands if "killAllSessionsByPattern" in c], "check mode sent the kill"
+    sent = credential_step(
+        MongoUsers(server, "shop"),
+        step(kind="mongodb", name="reporting", state="sessions_killed", sessions_older_than=0),
+        check=False,
+    )
+    assert sent["sessions_killed"] is True
