@@ -43,8 +43,10 @@ sys.path.insert(0, str(COLLECTIONS))
 # The certificate and TLS server helpers live with the collection's unit tests, which need them too;
 # the integration tests import them from here.
 from ansible_collections.opsbook.runbooks.tests.unit.helpers import (  # noqa: E402, F401
+    free_port,
     self_signed_certificate,
     tls_server,
+    wait_port,
 )
 
 
@@ -90,6 +92,34 @@ def run_venv(tool: str, *args: str, timeout: int = 600, cwd: Path = REPO) -> sub
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+def ansible_inventory(path: Path, *extra: str) -> dict[str, Any]:
+    """The inventory at `path` as `ansible-inventory --list` prints it, with the project's configuration."""
+    out = subprocess.run(
+        [str(VENV_BIN / "ansible-inventory"), "-i", str(path), "--list", *extra],
+        cwd=REPO,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def ferretdb_admin_client(port: int = PORTS["ferretdb"]) -> Any:
+    """A pymongo client for the sandbox's FerretDB (or one on `port` with its credentials), as its administrator."""
+    import pymongo
+
+    return pymongo.MongoClient(
+        host="127.0.0.1",
+        port=port,
+        username="opsbook_admin",
+        password=secret("ferretdb_admin"),
+        authSource="admin",
+        directConnection=True,
+        serverSelectionTimeoutMS=5000,
     )
 
 

@@ -6,9 +6,6 @@ module_utils/catalog.py, alertmanager.py and prometheus.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from ansible.errors import AnsibleFilterError
 from ansible_collections.opsbook.runbooks.plugins.module_utils.alertmanager import (
     alertmanager_config,
     receiver_problems,
@@ -20,37 +17,16 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.prometheus import
     scrape_problems,
     unscraped,
 )
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_module
 
-
-def _rules(catalog: dict[str, Any], group: str = "opsbook") -> dict[str, Any]:
-    return prometheus_rules(catalog, group)
-
-
-def _alertmanager(catalog: dict[str, Any], receivers: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    try:
-        return alertmanager_config(catalog, receivers, **kwargs)
-    except CatalogError as err:
-        raise AnsibleFilterError(str(err)) from err
-
-
-def _receiver_problems(catalog: dict[str, Any], receivers: dict[str, Any], default_receiver: str) -> list[str]:
-    return receiver_problems(catalog, receivers, default_receiver)
-
-
-def _prometheus(services: list[dict[str, Any]], scrape_targets: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    try:
-        return prometheus_config(services, scrape_targets, **kwargs)
-    except ScrapeConfigError as err:
-        raise AnsibleFilterError(str(err)) from err
-
-
-class FilterModule:
-    def filters(self) -> dict[str, Any]:
-        return {
-            "prometheus_rules": _rules,
-            "alertmanager_config": _alertmanager,
-            "alertmanager_receiver_problems": _receiver_problems,
-            "prometheus_config": _prometheus,
-            "scrape_problems": scrape_problems,
-            "unscraped_services": unscraped,
-        }
+FilterModule = filter_module(
+    (CatalogError, ScrapeConfigError),
+    {
+        "prometheus_rules": prometheus_rules,
+        "alertmanager_config": alertmanager_config,
+        "alertmanager_receiver_problems": receiver_problems,
+        "prometheus_config": prometheus_config,
+        "scrape_problems": scrape_problems,
+        "unscraped_services": unscraped,
+    },
+)

@@ -4,26 +4,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.opsbook.runbooks.plugins.module_utils import credentials as oc
-from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_errors
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_module
 
-_wrap = filter_errors(oc.RotationError)
-
-
-class FilterModule:
-    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "rotation_plan": _wrap(oc.rotation_plan),
-            "rotation_secrets": _wrap(oc.rotation_secrets),
-            "rotation_store": _wrap(oc.rotation_store),
-            "url_user": _wrap(oc.url_user),
-            "rotation_describe": _wrap(oc.describe_user),
-            "rotation_random": _wrap(oc.random_secrets),
-            "rotation_env_values": _wrap(oc.rotation_env_values),
-            "rotation_accounts": _wrap(oc.rotation_accounts),
-            "rotation_line": _wrap(oc.rotation_line),
-        }
+FilterModule = filter_module(
+    oc.RotationError,
+    {
+        "rotation_plan": oc.rotation_plan,
+        "rotation_secrets": oc.rotation_secrets,
+        "rotation_store": oc.rotation_store,
+        "url_user": oc.url_user,
+        "rotation_describe": oc.describe_user,
+        "rotation_random": oc.random_secrets,
+        "rotation_env_values": oc.rotation_env_values,
+        "rotation_accounts": oc.rotation_accounts,
+        "rotation_line": oc.rotation_line,
+    },
+)

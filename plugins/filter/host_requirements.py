@@ -4,17 +4,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.opsbook.runbooks.plugins.module_utils import host_requirements as hr
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_module
 
-
-class FilterModule:
-    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "host_requirements_plan": hr.plan,
-            "dpkg_missing": hr.dpkg_missing,
-            "checker_endpoints": hr.checker_endpoints,
-        }
+FilterModule = filter_module(
+    ValueError,
+    {
+        "host_requirements_plan": hr.plan,
+        "dpkg_missing": hr.dpkg_missing,
+        "checker_endpoints": hr.checker_endpoints,
+    },
+)

@@ -5,32 +5,26 @@ module_utils/incident.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.opsbook.runbooks.plugins.module_utils import incident as inc
-from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_errors
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_module
 
-_wrap = filter_errors(inc.IncidentError)
-
-
-class FilterModule:
-    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "severity": _wrap(inc.severity),
-            "incident_assess": _wrap(inc.assess),
-            "compare_counts": _wrap(inc.compare_counts),
-            "rollback_criteria": _wrap(inc.rollback_criteria),
-            "invalid_addresses": _wrap(inc.invalid_addresses),
-            "redact_inspect": _wrap(inc.redact_inspect),
-            "http_targets": _wrap(inc.http_targets),
-            "git_entries": _wrap(inc.git_entries),
-            "dependency_checks": _wrap(inc.dependency_checks),
-            "service_logs": _wrap(inc.service_logs),
-            "outage_plan": _wrap(inc.outage_plan),
-            "outage_actions": _wrap(inc.outage_actions),
-            "validate_summary": _wrap(inc.validate_summary),
-            "address_list": _wrap(inc.address_list),
-            "instant_values": _wrap(inc.instant_values),
-        }
+FilterModule = filter_module(
+    inc.IncidentError,
+    {
+        "severity": inc.severity,
+        "incident_assess": inc.assess,
+        "compare_counts": inc.compare_counts,
+        "rollback_criteria": inc.rollback_criteria,
+        "invalid_addresses": inc.invalid_addresses,
+        "redact_inspect": inc.redact_inspect,
+        "http_targets": inc.http_targets,
+        "git_entries": inc.git_entries,
+        "dependency_checks": inc.dependency_checks,
+        "service_logs": inc.service_logs,
+        "outage_plan": inc.outage_plan,
+        "outage_actions": inc.outage_actions,
+        "validate_summary": inc.validate_summary,
+        "address_list": inc.address_list,
+        "instant_values": inc.instant_values,
+    },
+)

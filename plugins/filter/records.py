@@ -4,21 +4,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ansible_collections.opsbook.runbooks.plugins.module_utils import records as rec
-from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_errors
+from ansible_collections.opsbook.runbooks.plugins.plugin_utils.filters import filter_module
 
-_wrap = filter_errors(rec.RecordsError)
-
-
-class FilterModule:
-    """The filters of this file, by their names in the collection (opsbook.runbooks.<name>)."""
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "by_item": _wrap(rec.by_item),
-            "pluck": _wrap(rec.pluck),
-            "table_rows": _wrap(rec.table_rows),
-            "prefix_keys": _wrap(rec.prefix_keys),
-        }
+FilterModule = filter_module(
+    rec.RecordsError,
+    {
+        "by_item": rec.by_item,
+        "pluck": rec.pluck,
+        "table_rows": rec.table_rows,
+        "prefix_keys": rec.prefix_keys,
+    },
+)

@@ -1,7 +1,7 @@
 # Copyright: opsbook contributors
 # Apache License 2.0 (see LICENSE in the repository root)
-"""Plain functions behind the account-lockdown modules (redis_acl_user, mongodb_user_lock):
-Redis ACL flags and client lists, and the registry of MongoDB users opsbook disabled."""
+"""Plain functions behind the account lockdown (users.py's redis_switch and mongodb_lock, the
+accounts filters): Redis ACL flags and client lists, and the registry of MongoDB users opsbook disabled."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import utc_iso
 
 MANIFEST = "manifest.json"
 MARKER = "COMPLETE"
@@ -68,7 +69,8 @@ def id_epoch(backup_id: str) -> float:
 
 
 def iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """A backup's time, written as every report writes a time."""
+    return str(utc_iso(epoch))
 
 
 def check_name(kind: str, value: str) -> str:
@@ -424,6 +426,12 @@ class BackupWriter:
         write_json_atomic(self.final / MARKER, {"id": self.id, "completed_at": manifest["completed_at"]})
         return manifest
 
+    def sealed(self, details: dict[str, Any]) -> dict[str, Any]:
+        """Seal the backup (see `seal`) and return a writer module's result: changed, the sealed
+        directory's path, its id and the manifest."""
+        manifest = self.seal(details)
+        return {"changed": True, "path": str(self.final), "id": self.id, "manifest": manifest}
+
     def abort(self) -> None:
         self._unlock()
         shutil.rmtree(self.partial, ignore_errors=True)
@@ -432,6 +440,11 @@ class BackupWriter:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def backup_ref(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields that name a catalog record in a module's result: target, tier, id and path."""
+    return {k: record[k] for k in ("target", "tier", "id", "path")}
 
 
 def record_verification(directory: str | Path, verification: dict[str, Any]) -> dict[str, Any]:
@@ -545,31 +558,27 @@ def stale_partials(catalog: dict[str, Any], older_than_hours: float, now: float 
 # --- metrics -------------------------------------------------------------------------------------
 
 
+PROMETHEUS_METRICS = (
+    ("last_success_timestamp_seconds", "Completion time of the newest complete backup.", "latest_completed_epoch"),
+    ("last_verified_timestamp_seconds", "Time of the newest successful restore verification.", "latest_verified_epoch"),
+    ("count", "Complete backups on disk.", "count"),
+)
+
+
 def prometheus_text(catalog: dict[str, Any]) -> str:
-    """node_exporter textfile metrics: last successful backup and verification per target."""
-    lines = [
-        "# HELP opsbook_backup_last_success_timestamp_seconds Completion time of the newest complete backup.",
-        "# TYPE opsbook_backup_last_success_timestamp_seconds gauge",
-    ]
+    """node_exporter textfile metrics: last successful backup and verification per target, and
+    the number of backups (the timestamps only for targets that have one)."""
     summary = catalog["targets"]
-    for target in sorted(summary):
-        if summary[target]["latest_completed_epoch"]:
-            value = summary[target]["latest_completed_epoch"]
-            lines.append(f'opsbook_backup_last_success_timestamp_seconds{{target="{target}"}} {value:.0f}')
-    lines += [
-        "# HELP opsbook_backup_last_verified_timestamp_seconds Time of the newest successful restore verification.",
-        "# TYPE opsbook_backup_last_verified_timestamp_seconds gauge",
-    ]
-    for target in sorted(summary):
-        if summary[target]["latest_verified_epoch"]:
-            value = summary[target]["latest_verified_epoch"]
-            lines.append(f'opsbook_backup_last_verified_timestamp_seconds{{target="{target}"}} {value:.0f}')
-    lines += [
-        "# HELP opsbook_backup_count Complete backups on disk.",
-        "# TYPE opsbook_backup_count gauge",
-    ]
-    for target in sorted(summary):
-        lines.append(f'opsbook_backup_count{{target="{target}"}} {summary[target]["count"]}')
+    lines = []
+    for suffix, help_text, key in PROMETHEUS_METRICS:
+        name = f"opsbook_backup_{suffix}"
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        for target in sorted(summary):
+            value = summary[target][key]
+            if key == "count":
+                lines.append(f'{name}{{target="{target}"}} {value}')
+            elif value:
+                lines.append(f'{name}{{target="{target}"}} {value:.0f}')
     return "\n".join(lines) + "\n"
 
 
@@ -637,6 +646,14 @@ def run_and_exit(
     for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
+
+
+def run_mongodb_and_exit(module: Any, work: Callable[[dict[str, Any], bool], dict[str, Any]], failure: str) -> None:
+    """run_and_exit for a module that reaches MongoDB: pymongo is required and its errors fail the
+    task like BackupError does."""
+    from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import PYMONGO_IMPORT_ERROR, PyMongoError
+
+    run_and_exit(module, work, failure, errors=(PyMongoError,), library="pymongo", import_error=PYMONGO_IMPORT_ERROR)
 
 
 def recent_backup(root: str | Path, target: str, tier: str, minutes: int, now: float | None = None) -> dict | None:

@@ -4,22 +4,17 @@
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
+
+from ansible_collections.opsbook.runbooks.plugins.module_utils.postgres import (
+    PSYCOPG2_IMPORT_ERROR,
+    Psycopg2Error,
+    connect,
+    sql,
+)
 
 # postgres_backup imports psycopg2's base error class from here, with the import error to report.
 __all__ = ["PSYCOPG2_IMPORT_ERROR", "TABLES_SQL", "Psycopg2Error", "pg_connect", "snapshot_counts", "table_counts"]
-
-PSYCOPG2_IMPORT_ERROR: str | None
-try:
-    import psycopg2
-    from psycopg2 import Error as Psycopg2Error
-    from psycopg2 import sql
-except ImportError:
-    PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
-    Psycopg2Error = Exception  # type: ignore[assignment,misc]
-else:
-    PSYCOPG2_IMPORT_ERROR = None
 
 TABLES_SQL = """
 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -31,15 +26,7 @@ ORDER BY 1, 2
 
 def pg_connect(params: dict[str, Any], database: str) -> Any:
     """A psycopg2 connection to `database` with the module's login options (password in-process)."""
-    return psycopg2.connect(
-        host=params["login_host"],
-        port=params["login_port"],
-        user=params["login_user"],
-        password=params.get("login_password") or None,
-        dbname=database,
-        application_name="opsbook",
-        connect_timeout=10,
-    )
+    return connect(params, database)
 
 
 def table_counts(cur: Any) -> dict[str, int]:

@@ -20,8 +20,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools impo
     SYSTEM_DATABASES,
     create_indexes,
     decrypted,
-    mongo_connection_args,
-    mongo_tools_config,
+    mongo_tool_connection,
     mongorestore_argv,
     parse_mongorestore_output,
     pg_env,
@@ -110,13 +109,10 @@ def mongodb_restore(
     archive = Path(record["path"]) / manifest["archive"]["name"]
     started = time.monotonic()
     with private_dir() as tmp, decrypted(archive, manifest.get("encryption"), identity_file, tmp) as plain:
-        config = None
-        if params.get("login_password"):
-            config = write_secret_file(tmp / "mongorestore.yml", mongo_tools_config(params["login_password"]))
         renamed = [db for db in databases if rename(db) != db]
         argv = mongorestore_argv(
             mongorestore_path,
-            mongo_connection_args(params, config),
+            mongo_tool_connection(params, tmp, "mongorestore.yml"),
             archive=str(plain),
             gzip=manifest["archive"].get("gzip", True),
             drop=drop,
@@ -212,12 +208,9 @@ def replay_segments_mongorestore(
             for record in segments:
                 with open(Path(record["path"]) / record["manifest"]["oplog"]["file"], "rb") as segment:
                     shutil.copyfileobj(segment, out)
-        config = None
-        if params.get("login_password"):
-            config = write_secret_file(tmp / "mongorestore.yml", mongo_tools_config(params["login_password"]))
         argv = [
             mongorestore_path,
-            *mongo_connection_args(params, config),
+            *mongo_tool_connection(params, tmp, "mongorestore.yml"),
             "--oplogReplay",
             f"--oplogLimit={limit}",
             f"--dir={dump}",

@@ -55,6 +55,15 @@ def mongo_tools_config(password: str) -> str:
     return f"password: {json.dumps(password)}\n"
 
 
+def mongo_tool_connection(params: dict[str, Any], workdir: Path, config_name: str) -> list[str]:
+    """The connection arguments of a mongo tool for the login options; a password goes into the
+    0600 --config file `config_name` in the private `workdir`, never onto the command line."""
+    config = None
+    if params.get("login_password"):
+        config = write_secret_file(workdir / config_name, mongo_tools_config(params["login_password"]))
+    return mongo_connection_args(params, config)
+
+
 def pgpass_line(host: str, port: int, user: str, password: str) -> str:
     """One ~/.pgpass line matching any database; ':' and '\\' escaped as libpq requires."""
 
@@ -89,6 +98,15 @@ def mongo_connection_args(params: dict[str, Any], config_file: Path | None) -> l
     return args
 
 
+def _archive_argv(binary: str, connection: list[str], archive: str, gzip: bool) -> list[str]:
+    """How mongodump's and mongorestore's argv start: the tool, its connection, the archive ("-":
+    stdout or stdin) and --gzip."""
+    argv = [binary, *connection, f"--archive={archive}" if archive != "-" else "--archive"]
+    if gzip:
+        argv.append("--gzip")
+    return argv
+
+
 def mongodump_argv(
     binary: str,
     connection: list[str],
@@ -102,9 +120,7 @@ def mongodump_argv(
     collection: str | None = None,
 ) -> list[str]:
     """mongodump's argv; `archive` "-" writes the archive to stdout (for a pipe into age)."""
-    argv = [binary, *connection, f"--archive={archive}" if archive != "-" else "--archive"]
-    if gzip:
-        argv.append("--gzip")
+    argv = _archive_argv(binary, connection, archive, gzip)
     if oplog:
         if databases:
             raise BackupError("mongodump --oplog dumps the whole server: leave databases empty or turn oplog off")
@@ -138,9 +154,7 @@ def mongorestore_argv(
     oplog_limit: str | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    argv = [binary, *connection, f"--archive={archive}" if archive != "-" else "--archive"]
-    if gzip:
-        argv.append("--gzip")
+    argv = _archive_argv(binary, connection, archive, gzip)
     if drop:
         argv.append("--drop")
     argv += [f"--nsInclude={ns}" for ns in ns_include]
@@ -244,9 +258,17 @@ def ts_tuple(value: dict[str, int] | str) -> tuple[int, int]:
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
-def pg_env(pgpass: Path, host: str, port: int, user: str) -> dict[str, str]:
+def pg_env(
+    pgpass: Path, host: str, port: int, user: str, *, sslmode: str | None = None, sslrootcert: str | None = None
+) -> dict[str, str]:
+    """The environment of libpq's tools: the login (password in `pgpass`) and the TLS settings
+    psycopg2 connects with (opsbook.runbooks.postgres's ssl_mode and ca_cert)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update({"PGPASSFILE": str(pgpass), "PGHOST": host, "PGPORT": str(port), "PGUSER": user, "PGAPPNAME": "opsbook"})
+    if sslmode:
+        env["PGSSLMODE"] = sslmode
+    if sslrootcert:
+        env["PGSSLROOTCERT"] = sslrootcert
     return env
 
 

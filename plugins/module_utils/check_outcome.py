@@ -65,17 +65,26 @@ def broken_reason(result: Mapping[str, Any]) -> str | None:
     return None
 
 
-def broken_record(service: Mapping[str, Any], host: str, reason: str) -> dict[str, Any]:
-    """A service row of the report for a check that could not run: neither up nor down."""
+def service_record(
+    service: Mapping[str, Any], host: str, up: bool | None, detail: str = "", latency_ms: float | None = None
+) -> dict[str, Any]:
+    """One row of the report's service table: down is critical, unknown (not checked) is unknown."""
     return {
         "name": service["name"],
         "criticality": service.get("criticality") or "critical",
         "check": service["health_check"]["type"],
         "host": host,
-        "up": None,
-        "status": "unknown",
-        "latency_ms": None,
-        "detail": f"could not check {service['name']} on {host}: {reason}",
+        "up": up,
+        "status": "unknown" if up is None else ("ok" if up else "critical"),
+        "latency_ms": latency_ms,
+        "detail": detail,
+    }
+
+
+def broken_record(service: Mapping[str, Any], host: str, reason: str) -> dict[str, Any]:
+    """A service row of the report for a check that could not run: neither up nor down."""
+    return {
+        **service_record(service, host, None, f"could not check {service['name']} on {host}: {reason}"),
         "broken": reason,
     }
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import TIME_FORMAT, utc_iso
+
 KINDS = ("mongodb", "postgres", "redis", "api_keys")
 STRATEGIES = {
     "mongodb": ("dual_user", "single_user"),
@@ -22,7 +24,6 @@ STRATEGIES = {
     "api_keys": ("key_list",),
 }
 DEFAULT_STRATEGY = {"mongodb": "dual_user", "postgres": "dual_user", "redis": "overlap", "api_keys": "key_list"}
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class RotationError(ValueError):
@@ -37,7 +38,8 @@ def new_secret(nbytes: int = 24) -> str:
 
 
 def utc_stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(TIME_FORMAT)
+    """When a credential was rotated or a key made, written as every report writes a time."""
+    return str(utc_iso(epoch))
 
 
 def parse_stamp(text: str) -> float:

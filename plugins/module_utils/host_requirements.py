@@ -163,7 +163,7 @@ def check_endpoint(host: str, port: int, timeout: float = 5) -> dict[str, Any]:
 
 
 # The inventory group whose first host checks a service of each health-check type (the health
-# check's own rule, plugins/filter/health.py service_group) and the inventory variables that give
+# check's own rule, module_utils/health.py service_group) and the inventory variables that give
 # a database's address when its service entry names none.
 _CHECKER_GROUP = {"http": "app", "tcp": "app", "container": "app", "mongodb": "mongodb", "pg_isready": "postgres",
                   "redis_ping": "redis"}  # fmt: skip

@@ -12,7 +12,10 @@ import html
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import TIME_FORMAT, utc_iso
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 UTC = datetime.UTC
@@ -119,14 +122,11 @@ def window_status(now: Any, window: Mapping[str, Any]) -> dict[str, Any]:
             upcoming = _start(day, window)
             break
 
-    def iso(value: datetime.datetime | None) -> str | None:
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
     return {
         "inside": current is not None,
-        "opened_at": iso(current),
-        "closes_at": iso(current + length) if current else None,
-        "next_opening": iso(upcoming),
+        "opened_at": utc_iso(current),
+        "closes_at": utc_iso(current + length) if current else None,
+        "next_opening": utc_iso(upcoming),
         "window": window,
     }
 
@@ -213,7 +213,7 @@ def guard(
             else f"; {reason}: steps that restart a service are skipped (override: -e maintenance_ignore_freeze=true)"
         )
     return {
-        "now": parse_moment(now).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "now": utc_iso(parse_moment(now)),
         "allowed": allowed,
         "forced": force and not status["inside"],
         "restarts_allowed": restarts,
@@ -335,7 +335,7 @@ def apply_retention(
         "database": rule["database"],
         "collection": rule["collection"],
         "field": rule["field"],
-        "older_than": query[rule["field"]]["$lt"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "older_than": query[rule["field"]]["$lt"].strftime(TIME_FORMAT),
         "matched": matched,
         "deleted": 0,
         "batches": 0,
@@ -616,3 +616,138 @@ def capacity_svg(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+# --- the steps' results as the roles pass them on (the maintenance filters) -------------------
+
+
+def maintenance_guard(
+    now: Any, window: Mapping[str, Any], freeze: Mapping[str, Any], force: Any = False, ignore_freeze: Any = False
+) -> dict[str, Any]:
+    """The guard's decision for `now` (see opsbook_maintenance.guard)."""
+    return guard(now, window, freeze, force=_bool(force), ignore_freeze=_bool(ignore_freeze))
+
+
+def _bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def unused_indexes_for(databases: Mapping[str, Any] | None, now: Any, min_days: float) -> list[dict[str, Any]]:
+    """mongodb_health's per-database unused_indexes, flattened with the database name, kept when
+    unused for at least min_days."""
+    flat = [
+        {**index, "database": name}
+        for name, figures in (databases or {}).items()
+        for index in (figures or {}).get("unused_indexes") or []
+    ]
+    return unused_for(flat, now, min_days)
+
+
+def mongodb_size_map(sizes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """{database: bytes, database.collection: bytes} from mongodb_maintenance's sizes."""
+    flat: dict[str, Any] = {}
+    for database, figures in (sizes or {}).items():
+        flat[database] = figures.get("total_size_bytes") or figures.get("storage_size_bytes")
+        for collection, stats in (figures.get("collections") or {}).items():
+            flat[f"{database}.{collection}"] = stats.get("size_bytes")
+    return flat
+
+
+def redis_observations(figures: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The catalog metrics redis_memory_percent and redis_hit_rate_percent, one series per instance."""
+    out: dict[str, list[dict[str, Any]]] = {"redis_memory_percent": [], "redis_hit_rate_percent": []}
+    for item in figures:
+        for metric, key in (("redis_memory_percent", "memory_percent"), ("redis_hit_rate_percent", "hit_rate_percent")):
+            if item.get(key) is not None:
+                out[metric].append({"labels": {"instance": item["instance"]}, "value": item[key]})
+    return {k: v for k, v in out.items() if v}
+
+
+def certificate_rows(results: Iterable[Mapping[str, Any]], now: Any) -> list[dict[str, Any]]:
+    """One row per endpoint from community.crypto.get_certificate results (looped over endpoints
+    with host and port): subject, issuer, notAfter, days left, or the error."""
+    rows = []
+    for result in results:
+        endpoint = result.get("item") or {}
+        name = endpoint.get("name") or f"{endpoint.get('host')}:{endpoint.get('port')}"
+        row = {"endpoint": name, "host": endpoint.get("host"), "port": endpoint.get("port")}
+        if result.get("failed") or not result.get("not_after"):
+            row.update(error=result.get("msg") or "no certificate", days_left=None)
+        else:
+            subject = result.get("subject") or {}
+            row.update(
+                subject=subject.get("commonName") or ", ".join(f"{k}={v}" for k, v in subject.items()),
+                issuer=(result.get("issuer") or {}).get("commonName"),
+                not_after=result["not_after"],
+                days_left=days_left(result["not_after"], now),
+                self_signed=result.get("subject") == result.get("issuer"),
+                error=None,
+            )
+        rows.append(row)
+    return rows
+
+
+def tls_endpoints(
+    endpoints: Iterable[Mapping[str, Any]], services: Iterable[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """The configured endpoints plus one per https health-check URL of the services (host and
+    port from the URL), without duplicates (same host and port)."""
+    found: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+    derived = []
+    for service in services:
+        url = str((service.get("health_check") or {}).get("url") or "")
+        if url.startswith("https://"):
+            parts = urlsplit(url)
+            derived.append({"name": service["name"], "host": parts.hostname, "port": parts.port or 443})
+    for endpoint in [*endpoints, *derived]:
+        if not isinstance(endpoint, Mapping) or not endpoint.get("host") or not endpoint.get("port"):
+            raise MaintenanceError(
+                "a TLS endpoint needs host and port, as {name: shop, host: shop.example.com, port: 443}; "
+                f"got {endpoint!r}"
+            )
+        key = (str(endpoint["host"]), int(endpoint["port"]))
+        if key not in seen:
+            seen.add(key)
+            found.append({"name": endpoint.get("name") or f"{key[0]}:{key[1]}", **endpoint, "port": key[1]})
+    return found
+
+
+def certificate_observations(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    series = [
+        {"labels": {"endpoint": r["endpoint"]}, "value": r["days_left"]} for r in rows if r.get("days_left") is not None
+    ]
+    return {"certificate_expiry_days": series} if series else {}
+
+
+def capacity_disk_sample(disk: Mapping[str, Any], owner: str, time: str) -> dict[str, Any]:
+    """A capacity sample from one of host_health's disks."""
+    return {
+        "time": time,
+        "target": f"disk {owner}:{disk['mountpoint']}",
+        "kind": "disk",
+        "used_bytes": disk.get("used_bytes"),
+        "size_bytes": disk.get("size_bytes"),
+    }
+
+
+def capacity_named_sample(
+    item: Mapping[str, Any], source: str, kind: str, time: str, path: str = "value"
+) -> dict[str, Any]:
+    """A capacity sample from a {key, value} item (dict2items, or a query's rows); `path` is the
+    dotted path to the bytes within the item."""
+    value: Any = item
+    for part in path.split("."):
+        value = (value or {}).get(part) if isinstance(value, Mapping) else None
+    return {"time": time, "target": f"{source} {item['key']}", "kind": kind, "used_bytes": value, "size_bytes": None}
+
+
+def capacity_backup_samples(backups: Iterable[Mapping[str, Any]], time: str) -> list[dict[str, Any]]:
+    """Bytes of complete backups per target (backup_info's backups)."""
+    totals: dict[str, int] = {}
+    for backup in backups:
+        totals[backup["target"]] = totals.get(backup["target"], 0) + int(backup.get("size_bytes") or 0)
+    return [
+        {"time": time, "target": f"backups {t}", "kind": "backup", "used_bytes": b, "size_bytes": None}
+        for t, b in sorted(totals.items())
+    ]

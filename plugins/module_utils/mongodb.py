@@ -8,6 +8,8 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 # The modules import pymongo's error classes from here, with the import error to report.
 __all__ = [
     "PYMONGO_IMPORT_ERROR",
@@ -17,6 +19,7 @@ __all__ = [
     "client_kwargs",
     "mongodb_argument_spec",
     "mongodb_client",
+    "mongodb_module",
 ]
 
 PYMONGO_IMPORT_ERROR: str | None
@@ -60,11 +63,33 @@ def mongodb_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return spec
 
 
-def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """pymongo.MongoClient keyword arguments for the module parameters (a pure function)."""
+def mongodb_module(**extra: dict[str, Any]) -> AnsibleModule:
+    """The AnsibleModule of an opsbook MongoDB module: the connection options plus the module's own
+    (as mongodb_argument_spec), login_user and login_password together, check mode supported. Fails
+    the task with missing_required_lib when pymongo is missing."""
+    module = AnsibleModule(
+        argument_spec=mongodb_argument_spec(**extra),
+        required_together=[["login_user", "login_password"]],
+        supports_check_mode=True,
+    )
+    if PYMONGO_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
+    return module
+
+
+def client_kwargs(
+    params: dict[str, Any],
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    auth_source: str | None = None,
+    appname: str = "opsbook",
+) -> dict[str, Any]:
+    """pymongo.MongoClient keyword arguments for the module parameters (a pure function): the
+    login options, or `user`, `password` and `auth_source` instead (logging in as another user)."""
     kwargs: dict[str, Any] = {
         "serverSelectionTimeoutMS": params["server_selection_timeout_ms"],
-        "appname": "opsbook",
+        "appname": appname,
     }
     if params.get("uri"):
         kwargs["host"] = params["uri"]
@@ -72,7 +97,9 @@ def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
         kwargs["host"] = params["login_host"]
         kwargs["port"] = params["login_port"]
         kwargs["directConnection"] = True
-    if params.get("login_user"):
+    if user is not None:
+        kwargs.update(username=user, password=password, authSource=auth_source or params["login_database"])
+    elif params.get("login_user"):
         kwargs["username"] = params["login_user"]
         kwargs["password"] = params.get("login_password")
         kwargs["authSource"] = params["login_database"]
@@ -86,9 +113,10 @@ def client_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def mongodb_client(params: dict[str, Any]) -> pymongo.MongoClient:
-    """A connected client: the first command proves the server is reachable and the login works."""
-    client: pymongo.MongoClient = pymongo.MongoClient(**client_kwargs(params))
+def mongodb_client(params: dict[str, Any], **options: Any) -> pymongo.MongoClient:
+    """A connected client: the first command proves the server is reachable and the login works
+    (see client_kwargs for the options)."""
+    client: pymongo.MongoClient = pymongo.MongoClient(**client_kwargs(params, **options))
     try:
         client.admin.command("ping")
     except BaseException:

@@ -664,11 +664,3 @@ def observations(result: Mapping[str, Any], reachable: bool = True) -> dict[str,
         "db_slow_operations": slow.get("count"),
         "db_unused_indexes": unused or None,
     }
-
-
-def status_of(alerts: Iterable[Mapping[str, Any]]) -> str:
-    """critical when any alert is at its critical level, warning when any fires, else ok."""
-    levels = {a["level"] for a in alerts}
-    if "critical" in levels:
-        return "critical"
-    return "warning" if levels else "ok"

@@ -122,6 +122,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
     merge,
     worst_severity,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import status_of
 
 
 def query_prometheus(url: str, promql: str) -> list[dict[str, Any]]:
@@ -131,12 +132,6 @@ def query_prometheus(url: str, promql: str) -> list[dict[str, Any]]:
     if reply.get("status") != "success":
         raise ValueError(reply.get("error", "query failed"))
     return [{"labels": r["metric"], "value": float(r["value"][1])} for r in reply["data"]["result"]]
-
-
-def status_of(alerts: list[dict[str, Any]]) -> str:
-    if any(a["level"] == "critical" for a in alerts):
-        return "critical"
-    return "warning" if alerts else "ok"
 
 
 def main() -> None:

@@ -108,6 +108,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
+    backup_ref,
     check_files,
     list_backups,
     restore_argument_spec,
@@ -266,10 +267,10 @@ def main() -> None:
     except (BackupError, PyMongoError, OSError) as err:
         module.fail_json(
             msg=f"Restore of {p['target']} refused or failed: {err}",
-            backup={k: record[k] for k in ("target", "tier", "id", "path")} if record else None,
+            backup=backup_ref(record) if record else None,
             exception=traceback.format_exc(),
         )
-    backup = {k: record[k] for k in ("target", "tier", "id", "path")}
+    backup = backup_ref(record)
     backup["replaces"] = replaced(record["manifest"], p["databases"])
     if result.get("problems"):
         module.fail_json(

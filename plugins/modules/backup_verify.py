@@ -85,6 +85,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
+    backup_ref,
     check_files,
     find_backup,
     iso,
@@ -173,7 +174,7 @@ def main() -> None:
         record = find_backup(list_backups(p["root"], [p["target"]]), p["target"], p["backup_id"])
     except (BackupError, OSError) as err:
         module.fail_json(msg=f"Nothing to verify: {err}")
-    backup = {k: record[k] for k in ("target", "tier", "id", "path")}
+    backup = backup_ref(record)
     problems = check_files(record["path"], record["manifest"])
     if module.check_mode:
         module.exit_json(changed=False, backup=backup, problems=problems, msg="check mode: checksums only")

@@ -174,340 +174,58 @@ import traceback
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import session_kill_note
-from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import (
-    RotationError,
-    new_secret,
-    postgres_scram_verifier,
-    redis_password_hash,
-    redis_rules_from_acl_list,
-    redis_sessions_older_than,
+from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import RotationError
+from ansible_collections.opsbook.runbooks.plugins.module_utils.users import (
+    DEFAULT_PORT,
+    KINDS,
+    LIBRARIES,
+    StepFailedError,
+    UsersError,
+    credential_refusal,
+    credential_step,
+    credential_users,
 )
 
-IMPORT_ERRORS: dict[str, str] = {}
-try:
-    import pymongo
-    from pymongo.errors import OperationFailure, PyMongoError
-except ImportError:
-    IMPORT_ERRORS["pymongo"] = traceback.format_exc()
-try:
-    import psycopg2
-    from psycopg2 import sql
-except ImportError:
-    IMPORT_ERRORS["psycopg2"] = traceback.format_exc()
-try:
-    import redis
-except ImportError:
-    IMPORT_ERRORS["redis"] = traceback.format_exc()
-
-LIBRARY = {"mongodb": "pymongo", "postgres": "psycopg2", "redis": "redis"}
-DEFAULT_PORT = {"mongodb": 27017, "postgres": 5432, "redis": 6379}
-
-
-class LoginFailedError(Exception):
-    """The user could not log in with the password."""
-
-
-class MongoUsers:
-    def __init__(self, p: dict[str, Any]) -> None:
-        self.p = p
-        self.database = p["database"] or "admin"
-        self.client = self._client(p["login_user"], p["login_password"], p["login_database"] or "admin")
-        self.client.admin.command("ping")
-
-    def _client(self, user: str, password: str, source: str) -> Any:
-        return pymongo.MongoClient(
-            host=self.p["login_host"],
-            port=self.p["login_port"],
-            username=user,
-            password=password,
-            authSource=source,
-            directConnection=True,
-            serverSelectionTimeoutMS=self.p["connect_timeout"] * 1000,
-            appname="opsbook-rotation",
-        )
-
-    def _info(self, name: str) -> dict[str, Any] | None:
-        reply = self.client[self.database].command({"usersInfo": {"user": name, "db": self.database}})
-        users = reply.get("users") or []
-        return users[0] if users else None
-
-    def exists(self, name: str) -> bool:
-        return self._info(name) is not None
-
-    def login(self, name: str, password: str) -> None:
-        client = self._client(name, password, self.database)
-        try:
-            client.admin.command("ping")
-        except OperationFailure as err:
-            raise LoginFailedError(err.details.get("codeName") if err.details else str(err.code)) from err
-        finally:
-            client.close()
-
-    def create(self, name: str, password: str, like: str) -> None:
-        template = self._info(like)
-        if template is None:
-            raise LoginFailedError(f"the template user {like} does not exist in {self.database}")
-        roles = [{"role": r["role"], "db": r["db"]} for r in template.get("roles") or []]
-        self.client[self.database].command({"createUser": name, "pwd": password, "roles": roles})
-
-    def set_password(self, name: str, password: str, keep_others: bool) -> None:
-        self.client[self.database].command({"updateUser": name, "pwd": password})
-
-    def retire(self, name: str) -> None:
-        self.client[self.database].command({"updateUser": name, "pwd": new_secret(48)})
-
-    def kill_sessions(self, name: str, older_than: int | None) -> dict[str, Any]:
-        error = None
-        try:
-            self.client.admin.command({"killAllSessionsByPattern": [{"users": [{"user": name, "db": self.database}]}]})
-        except PyMongoError as err:
-            error = err
-        return session_kill_note(error)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class PostgresUsers:
-    def __init__(self, p: dict[str, Any]) -> None:
-        self.p = p
-        self.conn = self._connect(p["login_user"], p["login_password"], p["login_database"] or "postgres")
-        self.conn.autocommit = True
-
-    def _connect(self, user: str, password: str, database: str) -> Any:
-        return psycopg2.connect(
-            host=self.p["login_host"],
-            port=self.p["login_port"],
-            user=user,
-            password=password,
-            dbname=database,
-            connect_timeout=self.p["connect_timeout"],
-            application_name="opsbook-rotation",
-        )
-
-    def _run(self, query: Any, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.conn.cursor() as cur:
-            cur.execute(query, args)
-            return cur.fetchall() if cur.description else []
-
-    def exists(self, name: str) -> bool:
-        return bool(self._run("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)))
-
-    def login(self, name: str, password: str) -> None:
-        try:
-            conn = self._connect(name, password, self.p["database"] or self.p["login_database"] or "postgres")
-        except psycopg2.OperationalError as err:
-            raise LoginFailedError(str(err).strip().splitlines()[0] if str(err).strip() else "login refused") from err
-        conn.close()
-
-    def create(self, name: str, password: str, like: str) -> None:
-        if not self.exists(like):
-            raise LoginFailedError(f"the template role {like} does not exist")
-        self._run(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(name)),
-            (postgres_scram_verifier(password),),
-        )
-        self._run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(like), sql.Identifier(name)))
-
-    def set_password(self, name: str, password: str, keep_others: bool) -> None:
-        self._run(
-            sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(name)), (postgres_scram_verifier(password),)
-        )
-
-    def retire(self, name: str) -> None:
-        self.set_password(name, new_secret(48), False)
-
-    def kill_sessions(self, name: str, older_than: int | None) -> dict[str, Any]:
-        condition = "usename = %s AND pid <> pg_backend_pid()"
-        args: tuple[Any, ...] = (name,)
-        if older_than is not None:
-            condition += " AND backend_start <= now() - make_interval(secs => %s)"
-            args += (older_than,)
-        if self.p["_check"]:
-            rows = self._run(f"SELECT count(*) FROM pg_stat_activity WHERE {condition}", args)
-            count = int(rows[0][0])
-        else:
-            rows = self._run(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {condition}", args)
-            count = sum(1 for row in rows if row[0])
-        return {"sessions_killed": count, "sessions_note": f"pg_terminate_backend ended {count} session(s)"}
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class RedisUsers:
-    def __init__(self, p: dict[str, Any]) -> None:
-        self.p = p
-        self.client = self._client(p["login_user"], p["login_password"])
-        self.client.ping()
-
-    def _client(self, user: str, password: str) -> Any:
-        return redis.Redis(
-            host=self.p["login_host"],
-            port=self.p["login_port"],
-            username=user,
-            password=password,
-            socket_timeout=self.p["connect_timeout"],
-            socket_connect_timeout=self.p["connect_timeout"],
-            decode_responses=True,
-        )
-
-    def _save(self) -> None:
-        if (self.client.config_get("aclfile") or {}).get("aclfile"):
-            self.client.execute_command("ACL", "SAVE")
-
-    def exists(self, name: str) -> bool:
-        return bool(self.client.acl_getuser(name))
-
-    def has_password(self, name: str, password: str) -> bool:
-        return redis_password_hash(password) in (self.client.acl_getuser(name) or {}).get("passwords", [])
-
-    def only_password(self, name: str, password: str) -> bool:
-        return (self.client.acl_getuser(name) or {}).get("passwords", []) == [redis_password_hash(password)]
-
-    def login(self, name: str, password: str) -> None:
-        client = self._client(name, password)
-        try:
-            client.ping()
-        except redis.AuthenticationError as err:
-            raise LoginFailedError(str(err)) from err
-        except redis.ResponseError as err:
-            raise LoginFailedError(str(err)) from err
-        finally:
-            client.close()
-
-    def create(self, name: str, password: str, like: str) -> None:
-        rules = redis_rules_from_acl_list(self.client.acl_list(), like)
-        self.client.execute_command("ACL", "SETUSER", name, "reset", "on", f"#{redis_password_hash(password)}", *rules)
-        self._save()
-
-    def set_password(self, name: str, password: str, keep_others: bool) -> None:
-        rules = ["on"] if keep_others else ["on", "resetpass"]
-        self.client.execute_command("ACL", "SETUSER", name, *rules, f"#{redis_password_hash(password)}")
-        self._save()
-
-    def remove_password(self, name: str, password: str) -> bool:
-        if not self.has_password(name, password):
-            return False
-        if not self.p["_check"]:
-            self.client.execute_command("ACL", "SETUSER", name, f"!{redis_password_hash(password)}")
-            self._save()
-        return True
-
-    def retire(self, name: str) -> None:
-        self.client.execute_command("ACL", "SETUSER", name, "resetpass")
-        self._save()
-
-    def kill_sessions(self, name: str, older_than: int | None) -> dict[str, Any]:
-        ids = redis_sessions_older_than(self.client.client_list(), name, older_than)
-        if not self.p["_check"]:
-            for client_id in ids:
-                self.client.execute_command("CLIENT", "KILL", "ID", client_id)
-        return {"sessions_killed": len(ids), "sessions_note": f"CLIENT KILL ended {len(ids)} connection(s)"}
-
-    def close(self) -> None:
-        self.client.close()
-
-
-BACKENDS = {"mongodb": MongoUsers, "postgres": PostgresUsers, "redis": RedisUsers}
-
-
-def apply(module: AnsibleModule, users: Any) -> dict[str, Any]:
-    p = module.params
-    name, password, state = p["name"], p["password"], p["state"]
-    check = module.check_mode
-    exists = users.exists(name)
-    result: dict[str, Any] = {"changed": False, "exists": exists}
-    if state == "query":
-        return result
-    if not exists and not (state == "present" and p["like"]):
-        module.fail_json(
-            msg=f"{p['kind']} has no user {name}"
-            + (f" in database {users.database}" if p["kind"] == "mongodb" else "")
-            + ("; give like=<existing user> to create it" if state == "present" else ""),
-            **result,
-        )
-    if state == "present":
-        result["created"] = not exists
-        if not exists:
-            result.update(changed=True, exists=True)
-            if not check:
-                users.create(name, password, p["like"])
-            return result
-        if p["kind"] == "redis":
-            keep = p["keep_other_passwords"]
-            done = users.has_password(name, password) if keep else users.only_password(name, password)
-        else:
-            try:
-                users.login(name, password)
-                done = True
-            except LoginFailedError:
-                done = False
-        if not done:
-            result["changed"] = True
-            if not check:
-                users.set_password(name, password, p["keep_other_passwords"])
-    elif state == "verified":
-        try:
-            users.login(name, password)
-        except LoginFailedError as err:
-            module.fail_json(msg=f"{p['kind']} user {name} cannot log in with the new password: {err}", **result)
-    elif state == "retired":
-        result["changed"] = True
-        if not check:
-            users.retire(name)
-    elif state == "password_removed":
-        result["changed"] = users.remove_password(name, password)
-    elif state == "sessions_killed":
-        result.update(users.kill_sessions(name, p["sessions_older_than"]))
-        result["changed"] = bool(result["sessions_killed"])
-    return result
+STATES = ["query", "present", "verified", "retired", "password_removed", "sessions_killed"]
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "kind": {"type": "str", "required": True, "choices": list(KINDS)},
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "query", "choices": STATES},
+    "password": {"type": "str", "no_log": True},
+    "keep_other_passwords": {"type": "bool", "default": False, "no_log": False},
+    "like": {"type": "str", "default": ""},
+    "database": {"type": "str", "default": ""},
+    "sessions_older_than": {"type": "int"},
+    "login_host": {"type": "str", "default": "127.0.0.1"},
+    "login_port": {"type": "int"},
+    "login_user": {"type": "str", "required": True},
+    "login_password": {"type": "str", "required": True, "no_log": True},
+    "login_database": {"type": "str"},
+    "connect_timeout": {"type": "int", "default": 5},
+}
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "kind": {"type": "str", "required": True, "choices": ["mongodb", "postgres", "redis"]},
-            "name": {"type": "str", "required": True},
-            "state": {
-                "type": "str",
-                "default": "query",
-                "choices": ["query", "present", "verified", "retired", "password_removed", "sessions_killed"],
-            },
-            "password": {"type": "str", "no_log": True},
-            "keep_other_passwords": {"type": "bool", "default": False, "no_log": False},
-            "like": {"type": "str", "default": ""},
-            "database": {"type": "str", "default": ""},
-            "sessions_older_than": {"type": "int"},
-            "login_host": {"type": "str", "default": "127.0.0.1"},
-            "login_port": {"type": "int"},
-            "login_user": {"type": "str", "required": True},
-            "login_password": {"type": "str", "required": True, "no_log": True},
-            "login_database": {"type": "str"},
-            "connect_timeout": {"type": "int", "default": 5},
-        },
-        required_if=[["state", "present", ["password"]], ["state", "verified", ["password"]],
-                     ["state", "password_removed", ["password"]]],
+        argument_spec=ARGUMENT_SPEC,
+        required_if=[["state", state, ["password"]] for state in ("present", "verified", "password_removed")],
         supports_check_mode=True,
-    )  # fmt: skip
+    )
     p = module.params
-    library = LIBRARY[p["kind"]]
-    if library in IMPORT_ERRORS:
-        module.fail_json(msg=missing_required_lib(library), exception=IMPORT_ERRORS[library])
-    if p["state"] == "password_removed" and p["kind"] != "redis":
-        module.fail_json(msg="state=password_removed applies to Redis only (users with several passwords)")
-    if p["keep_other_passwords"] and p["kind"] != "redis":
-        module.fail_json(
-            msg="keep_other_passwords applies to Redis only: MongoDB and PostgreSQL users have one password"
-        )
+    library, import_error = LIBRARIES[p["kind"]]
+    if import_error:
+        module.fail_json(msg=missing_required_lib(library), exception=import_error)
+    refusal = credential_refusal(p)
+    if refusal:
+        module.fail_json(msg=refusal)
     p["login_port"] = p["login_port"] or DEFAULT_PORT[p["kind"]]
-    p["_check"] = module.check_mode
     users = None
     try:
-        users = BACKENDS[p["kind"]](p)
-        result = apply(module, users)
-    except (LoginFailedError, RotationError) as err:
+        users = credential_users(p)
+        result = credential_step(users, p, module.check_mode)
+    except StepFailedError as err:
+        module.fail_json(msg=str(err), **err.result)
+    except (UsersError, RotationError) as err:
         module.fail_json(msg=f"{p['kind']} user {p['name']}: {err}")
     except Exception as err:
         module.fail_json(

@@ -198,7 +198,7 @@ def backup(p: dict, check_mode: bool) -> dict:
                 os.chmod(dest, 0o700)
             counts[spec["name"]] = count_files(paths)
             sets[spec["name"]] = {"mode": spec["mode"], "file": name, "paths": paths}
-        manifest = writer.seal(
+        result = writer.sealed(
             {
                 "tool": {"name": "tar/rsync", "version": tool_version("tar")},
                 "sets": sets,
@@ -207,7 +207,7 @@ def backup(p: dict, check_mode: bool) -> dict:
                 "encryption": encryption_details(p["age_recipients"]),
             }
         )
-    return {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": manifest, "warnings": warnings}
+    return {**result, "warnings": warnings}
 
 
 def main() -> None:

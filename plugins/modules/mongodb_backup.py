@@ -95,12 +95,11 @@ skipped_for:
   sample: /var/backups/opsbook/mongodb/daily/20250111T020000Z
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
     encryption_details,
-    run_and_exit,
+    run_mongodb_and_exit,
     skip_if_recent,
     tool_version,
     writer_argument_spec,
@@ -108,20 +107,16 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     SYSTEM_DATABASES,
     index_specs,
-    mongo_connection_args,
-    mongo_tools_config,
+    mongo_tool_connection,
     mongodump_argv,
     parse_mongodump_output,
     private_dir,
     run_to_file,
     ts_dict,
-    write_secret_file,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    PYMONGO_IMPORT_ERROR,
-    PyMongoError,
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 
 
@@ -166,12 +161,9 @@ def backup(params: dict, check_mode: bool) -> dict:
         encrypted = bool(params["age_recipients"])
         name = "dump.archive" + (".gz" if params["gzip"] else "") + (".age" if encrypted else "")
         with BackupWriter(params["root"], params["target"], params["tier"], "mongodb") as writer, private_dir() as tmp:
-            config = None
-            if params.get("login_password"):
-                config = write_secret_file(tmp / "mongodump.yml", mongo_tools_config(params["login_password"]))
             argv = mongodump_argv(
                 params["mongodump_path"],
-                mongo_connection_args(params, config),
+                mongo_tool_connection(params, tmp, "mongodump.yml"),
                 archive="-",
                 gzip=params["gzip"],
                 oplog=oplog,
@@ -184,7 +176,7 @@ def backup(params: dict, check_mode: bool) -> dict:
             parsed = parse_mongodump_output(log)
             end_ts = newest_oplog_ts(client) if oplog else None
             user = [ns for ns in parsed["counts"] if ns.split(".", 1)[0] not in SYSTEM_DATABASES]
-            manifest = writer.seal(
+            return writer.sealed(
                 {
                     "tool": {"name": "mongodump", "version": tool_version(params["mongodump_path"])},
                     "server": {"version": server.get("version"), "ferretdb": server.get("ferretdbVersion")},
@@ -200,33 +192,25 @@ def backup(params: dict, check_mode: bool) -> dict:
                     "options": {"parallel_collections": params["parallel_collections"]},
                 }
             )
-            return {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": manifest}
     finally:
         client.close()
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            **writer_argument_spec(
-                databases={"type": "list", "elements": "str", "default": []},
-                oplog={"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
-                gzip={"type": "bool", "default": True},
-                parallel_collections={"type": "int", "default": 4},
-                mongodump_path={"type": "path", "default": "mongodump"},
-            )
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+    module = mongodb_module(
+        **writer_argument_spec(
+            databases={"type": "list", "elements": "str", "default": []},
+            oplog={"type": "str", "default": "auto", "choices": ["auto", "always", "never"]},
+            gzip={"type": "bool", "default": True},
+            parallel_collections={"type": "int", "default": 4},
+            mongodump_path={"type": "path", "default": "mongodump"},
+        )
     )
     p = module.params
-    run_and_exit(
+    run_mongodb_and_exit(
         module,
         backup,
         f"MongoDB backup of {p['login_host']}:{p['login_port']} to {p['root']}/{p['target']} failed, nothing was kept",
-        errors=(PyMongoError,),
-        library="pymongo",
-        import_error=PYMONGO_IMPORT_ERROR,
     )
 
 

@@ -77,12 +77,10 @@ import json
 import traceback
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    PYMONGO_IMPORT_ERROR,
     PyMongoError,
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 
 READ_ONLY_COMMANDS = [
@@ -106,18 +104,12 @@ def json_safe(value: Any) -> Any:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            command={"type": "str", "required": True, "choices": READ_ONLY_COMMANDS},
-            database={"type": "str", "default": "admin"},
-            target={"type": "str"},
-            arguments={"type": "dict", "default": {}},
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+    module = mongodb_module(
+        command={"type": "str", "required": True, "choices": READ_ONLY_COMMANDS},
+        database={"type": "str", "default": "admin"},
+        target={"type": "str"},
+        arguments={"type": "dict", "default": {}},
     )
-    if PYMONGO_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
 
     p = module.params
     document = command_document(p["command"], p["target"], p["arguments"])

@@ -303,7 +303,6 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
     CatalogError,
     evaluate,
@@ -311,21 +310,20 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import (
     worst_severity,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    PYMONGO_IMPORT_ERROR,
     ConnectionFailure,
     OperationFailure,
     PyMongoError,
     client_kwargs,
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import (
     CHECKS,
     CommandError,
     gather,
     observations,
-    status_of,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import status_of
 
 
 class PyMongoRunner:
@@ -386,20 +384,14 @@ def arbiter_without_users(params: dict[str, Any]) -> bool:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            catalog={"type": "dict", "required": True},
-            checks={"type": "list", "elements": "str", "choices": list(CHECKS), "default": list(CHECKS)},
-            databases={"type": "list", "elements": "str", "default": []},
-            slow_op_threshold_ms={"type": "int", "default": 1000},
-            oplog_scan_timeout_ms={"type": "int", "default": 5000},
-            fail_on_unreachable={"type": "bool", "default": False},
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+    module = mongodb_module(
+        catalog={"type": "dict", "required": True},
+        checks={"type": "list", "elements": "str", "choices": list(CHECKS), "default": list(CHECKS)},
+        databases={"type": "list", "elements": "str", "default": []},
+        slow_op_threshold_ms={"type": "int", "default": 1000},
+        oplog_scan_timeout_ms={"type": "int", "default": 5000},
+        fail_on_unreachable={"type": "bool", "default": False},
     )
-    if PYMONGO_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     p = module.params
     for option in ("slow_op_threshold_ms", "oplog_scan_timeout_ms"):
         if p[option] < 0:

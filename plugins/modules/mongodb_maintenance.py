@@ -132,7 +132,6 @@ import json
 import traceback
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance import (
     MaintenanceError,
     apply_retention,
@@ -140,11 +139,10 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance impor
     compact_decision,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    PYMONGO_IMPORT_ERROR,
     OperationFailure,
     PyMongoError,
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health import (
     collection_names,
@@ -182,42 +180,90 @@ def read_sizes(client: Any, wanted: list[str], notes: list[str]) -> dict[str, An
     return sizes
 
 
+def option_problem(p: dict[str, Any]) -> str | None:
+    """What is wrong with the compact and max_batches options, if anything."""
+    bad = [name for name in p["compact"] if "." not in name.strip(".")]
+    if bad:
+        return f"compact: name collections as database.collection; got {', '.join(bad)}"
+    if p["max_batches"] < 0:
+        return "max_batches must not be negative"
+    return None
+
+
+def apply_rules(
+    client: Any,
+    rules: list[dict[str, Any]],
+    now: datetime.datetime,
+    result: dict[str, Any],
+    p: dict[str, Any],
+    check_mode: bool,
+) -> None:
+    """Apply each retention rule in turn, appending its outcome to result["retention"] as it goes
+    (so that a failure reports what was already done)."""
+    for rule in rules:
+        coll = client[rule["database"]][rule["collection"]]
+        outcome = apply_retention(
+            rule,
+            now,
+            count=coll.count_documents,
+            find_ids=lambda query, limit, c=coll: [d["_id"] for d in c.find(query, {"_id": 1}).limit(limit)],
+            delete_ids=lambda ids, c=coll, r=rule: (
+                c.delete_many(
+                    {"_id": {"$in": ids}, **{r["field"]: {"$lt": now - datetime.timedelta(days=r["days"])}}}
+                ).deleted_count
+            ),
+            dry_run=check_mode,
+            max_batches=p["max_batches"],
+        )
+        result["retention"].append(outcome)
+        result["changed"] = result["changed"] or outcome["deleted"] > 0 or (check_mode and outcome["matched"] > 0)
+
+
+def run_compact(client: Any, result: dict[str, Any], p: dict[str, Any], check_mode: bool) -> None:
+    """Compact the listed collections when this member may (compact_decision), into result["compact"]."""
+    hello = client.admin.command("hello")
+    ran, reason = compact_decision(hello, p["compact_allow_primary"])
+    result["compact"] = {"ran": False, "reason": reason, "member": hello.get("me"), "collections": []}
+    if ran and check_mode:
+        result["compact"]["reason"] = f"{reason}; check mode: not run"
+    elif ran:
+        result["compact"]["ran"] = True
+        for name in p["compact"]:
+            database, collection = name.split(".", 1)
+            reply = client[database].command({"compact": collection})
+            freed = reply.get("bytesFreed", 0) or 0
+            result["compact"]["collections"].append({"name": name, "bytes_freed": freed, "ok": bool(reply.get("ok"))})
+            result["changed"] = result["changed"] or freed > 0
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            sizes={"type": "bool", "default": True},
-            databases={"type": "list", "elements": "str", "default": []},
-            retention={
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "database": {"type": "str", "required": True},
-                    "collection": {"type": "str", "required": True},
-                    "field": {"type": "str", "default": "timestamp"},
-                    "days": {"type": "int", "required": True},
-                    "batch_size": {"type": "int", "default": 1000},
-                },
+    module = mongodb_module(
+        sizes={"type": "bool", "default": True},
+        databases={"type": "list", "elements": "str", "default": []},
+        retention={
+            "type": "list",
+            "elements": "dict",
+            "default": [],
+            "options": {
+                "database": {"type": "str", "required": True},
+                "collection": {"type": "str", "required": True},
+                "field": {"type": "str", "default": "timestamp"},
+                "days": {"type": "int", "required": True},
+                "batch_size": {"type": "int", "default": 1000},
             },
-            max_batches={"type": "int", "default": 0},
-            compact={"type": "list", "elements": "str", "default": []},
-            compact_allow_primary={"type": "bool", "default": False},
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+        },
+        max_batches={"type": "int", "default": 0},
+        compact={"type": "list", "elements": "str", "default": []},
+        compact_allow_primary={"type": "bool", "default": False},
     )
-    if PYMONGO_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     p = module.params
     try:
         rules = check_retention_rules(p["retention"])
     except MaintenanceError as err:
         module.fail_json(msg=str(err))
-    bad = [name for name in p["compact"] if "." not in name.strip(".")]
-    if bad:
-        module.fail_json(msg=f"compact: name collections as database.collection; got {', '.join(bad)}")
-    if p["max_batches"] < 0:
-        module.fail_json(msg="max_batches must not be negative")
+    problem = option_problem(p)
+    if problem:
+        module.fail_json(msg=problem)
 
     result: dict[str, Any] = {"changed": False, "retention": [], "compact": {"ran": False}, "notes": []}
     now = datetime.datetime.now(datetime.UTC)
@@ -226,41 +272,9 @@ def main() -> None:
         client = mongodb_client(p)
         if p["sizes"]:
             result["sizes"] = read_sizes(client, p["databases"], result["notes"])
-        for rule in rules:
-            coll = client[rule["database"]][rule["collection"]]
-            outcome = apply_retention(
-                rule,
-                now,
-                count=coll.count_documents,
-                find_ids=lambda query, limit, c=coll: [d["_id"] for d in c.find(query, {"_id": 1}).limit(limit)],
-                delete_ids=lambda ids, c=coll, r=rule: (
-                    c.delete_many(
-                        {"_id": {"$in": ids}, **{r["field"]: {"$lt": now - datetime.timedelta(days=r["days"])}}}
-                    ).deleted_count
-                ),
-                dry_run=module.check_mode,
-                max_batches=p["max_batches"],
-            )
-            result["retention"].append(outcome)
-            result["changed"] = (
-                result["changed"] or outcome["deleted"] > 0 or (module.check_mode and outcome["matched"] > 0)
-            )
+        apply_rules(client, rules, now, result, p, module.check_mode)
         if p["compact"]:
-            hello = client.admin.command("hello")
-            ran, reason = compact_decision(hello, p["compact_allow_primary"])
-            result["compact"] = {"ran": False, "reason": reason, "member": hello.get("me"), "collections": []}
-            if ran and module.check_mode:
-                result["compact"]["reason"] = f"{reason}; check mode: not run"
-            elif ran:
-                result["compact"]["ran"] = True
-                for name in p["compact"]:
-                    database, collection = name.split(".", 1)
-                    reply = client[database].command({"compact": collection})
-                    freed = reply.get("bytesFreed", 0) or 0
-                    result["compact"]["collections"].append(
-                        {"name": name, "bytes_freed": freed, "ok": bool(reply.get("ok"))}
-                    )
-                    result["changed"] = result["changed"] or freed > 0
+            run_compact(client, result, p, module.check_mode)
     except OperationFailure as err:
         module.fail_json(msg=f"MongoDB refused a command: {err}", exception=traceback.format_exc(), **result)
     except PyMongoError as err:

@@ -72,30 +72,25 @@ oplog:
 
 import json
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     BackupError,
     BackupWriter,
     list_backups,
-    run_and_exit,
+    run_mongodb_and_exit,
     tool_version,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
-    mongo_connection_args,
-    mongo_tools_config,
+    mongo_tool_connection,
     mongodump_argv,
     private_dir,
     run_tool,
     tail,
     ts_dict,
     ts_tuple,
-    write_secret_file,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
-    PYMONGO_IMPORT_ERROR,
-    PyMongoError,
-    mongodb_argument_spec,
     mongodb_client,
+    mongodb_module,
 )
 
 
@@ -164,13 +159,10 @@ def capture(p: dict, check_mode: bool) -> dict:
         return {"changed": True, "oplog": info, "msg": f"would capture the entries after {bound}"}
     try:
         with BackupWriter(p["root"], p["target"], "oplog", "oplog") as writer, private_dir() as tmp:
-            config = None
-            if p.get("login_password"):
-                config = write_secret_file(tmp / "mongodump.yml", mongo_tools_config(p["login_password"]))
             out_dir = tmp / "out"
             argv = mongodump_argv(
                 p["mongodump_path"],
-                mongo_connection_args(p, config),
+                mongo_tool_connection(p, tmp, "mongodump.yml"),
                 archive="-",
                 gzip=False,
                 databases=["local"],
@@ -206,25 +198,14 @@ def capture(p: dict, check_mode: bool) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=mongodb_argument_spec(
-            root={"type": "path", "required": True},
-            target={"type": "str", "default": "mongodb_oplog"},
-            base_target={"type": "str", "default": "mongodb"},
-            mongodump_path={"type": "path", "default": "mongodump"},
-        ),
-        required_together=[["login_user", "login_password"]],
-        supports_check_mode=True,
+    module = mongodb_module(
+        root={"type": "path", "required": True},
+        target={"type": "str", "default": "mongodb_oplog"},
+        base_target={"type": "str", "default": "mongodb"},
+        mongodump_path={"type": "path", "default": "mongodump"},
     )
     p = module.params
-    run_and_exit(
-        module,
-        capture,
-        f"Oplog capture to {p['root']}/{p['target']} failed, nothing was kept",
-        errors=(PyMongoError,),
-        library="pymongo",
-        import_error=PYMONGO_IMPORT_ERROR,
-    )
+    run_mongodb_and_exit(module, capture, f"Oplog capture to {p['root']}/{p['target']} failed, nothing was kept")
 
 
 if __name__ == "__main__":

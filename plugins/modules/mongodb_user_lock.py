@@ -106,20 +106,14 @@ record:
 """
 
 import os
-import secrets
 import tempfile
 import traceback
-from datetime import UTC, datetime
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import (
-    mongodb_disable_plan,
-    mongodb_enable_plan,
     registry_dump,
-    registry_key,
     registry_load,
-    session_kill_note,
 )
 from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     PYMONGO_IMPORT_ERROR,
@@ -127,6 +121,24 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
     mongodb_argument_spec,
     mongodb_client,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.users import (
+    MongoUsers,
+    UserNotFoundError,
+    mongodb_lock,
+    mongodb_lock_noop,
+    mongodb_lock_plan,
+)
+
+
+def read_registry(module: AnsibleModule, path: str) -> dict[str, Any]:
+    """The registry in `path`, empty when the file does not exist yet."""
+    try:
+        with open(path) as handle:
+            return registry_load(handle.read())
+    except FileNotFoundError:
+        return registry_load(None)
+    except ValueError as err:
+        module.fail_json(msg=f"The registry {path} is unreadable: {err}")
 
 
 def write_registry(module: AnsibleModule, path: str, registry: dict[str, Any]) -> None:
@@ -159,73 +171,35 @@ def main() -> None:
     if PYMONGO_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("pymongo"), exception=PYMONGO_IMPORT_ERROR)
     p = module.params
+    registry = read_registry(module, p["registry"])
     try:
-        with open(p["registry"]) as handle:
-            registry = registry_load(handle.read())
-    except FileNotFoundError:
-        registry = registry_load(None)
-    except ValueError as err:
-        module.fail_json(msg=f"The registry {p['registry']} is unreadable: {err}")
-    key = registry_key(p["name"], p["database"])
-    try:
-        plan = (
-            mongodb_disable_plan(registry, p["name"], p["database"], p["login_user"])
-            if p["state"] == "disabled"
-            else mongodb_enable_plan(registry, p["name"], p["database"])
-        )
+        plan = mongodb_lock_plan(registry, p)
     except ValueError as err:
         module.fail_json(msg=str(err))
-
-    result: dict[str, Any] = {"changed": False, "action": "none"}
     if plan == "noop":
-        if key in registry["users"]:
-            result["record"] = registry["users"][key]
-        module.exit_json(**result)
+        module.exit_json(**mongodb_lock_noop(registry, p))
 
-    client = None
+    users = None
     try:
-        client = mongodb_client(p)
-        database = client[p["database"]]
-        users = database.command({"usersInfo": {"user": p["name"], "db": p["database"]}}).get("users") or []
-        if not users:
-            module.fail_json(msg=f"MongoDB has no user {p['name']} in database {p['database']}")
-        result["changed"] = True
-        if plan == "disable":
-            record = {
-                "user": p["name"],
-                "database": p["database"],
-                "disabled_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "reason": p["reason"],
-                "mechanism": "password replaced with an unknown random one",
-            }
-            result.update(action="disabled", record=record)
-            if not module.check_mode:
-                database.command({"updateUser": p["name"], "pwd": secrets.token_urlsafe(48)})
-                registry["users"][key] = record
-                write_registry(module, p["registry"], registry)
-                if p["kill_sessions"]:
-                    error = None
-                    try:
-                        client.admin.command(
-                            {"killAllSessionsByPattern": [{"users": [{"user": p["name"], "db": p["database"]}]}]}
-                        )
-                    except PyMongoError as err:
-                        error = err
-                    result.update(session_kill_note(error))
-        else:
-            result["action"] = "enabled"
-            if not module.check_mode:
-                database.command({"updateUser": p["name"], "pwd": p["password"]})
-                del registry["users"][key]
-                write_registry(module, p["registry"], registry)
+        users = MongoUsers(mongodb_client(p), p["database"])
+        result = mongodb_lock(
+            users,
+            registry,
+            plan,
+            p,
+            check=module.check_mode,
+            save_registry=lambda data: write_registry(module, p["registry"], data),
+        )
+    except UserNotFoundError as err:
+        module.fail_json(msg=str(err))
     except PyMongoError as err:
         module.fail_json(
             msg=f"Changing MongoDB user {p['name']} in {p['database']} failed: {err}",
             exception=traceback.format_exc(),
         )
     finally:
-        if client is not None:
-            client.close()
+        if users is not None:
+            users.close()
     module.exit_json(**result)
 
 

@@ -16,27 +16,14 @@ description:
   - Writes into a C(.partial) directory, seals it with the manifest and the completion marker, or
     removes it and fails with the tool's message.
   - The password reaches the tools through a 0600 PGPASSFILE in a private temporary directory.
+  - O(login_user) must be a superuser (C(pg_dumpall --globals-only) reads C(pg_authid)).
 version_added: "0.1.0"
 author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
+  - opsbook.runbooks.postgres
   - opsbook.runbooks.backup
   - opsbook.runbooks.attributes
 options:
-  login_host:
-    description: PostgreSQL host.
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: PostgreSQL port.
-    type: int
-    default: 5432
-  login_user:
-    description: A superuser (pg_dumpall --globals-only reads pg_authid).
-    type: str
-    default: postgres
-  login_password:
-    description: Its password. Never logged.
-    type: str
   databases:
     description: Databases to dump. Empty dumps every database that accepts connections except templates.
     type: list
@@ -54,8 +41,6 @@ options:
     description: The pg_dumpall binary.
     type: path
     default: pg_dumpall
-requirements:
-  - psycopg2
 attributes:
   check_mode:
     support: full
@@ -123,6 +108,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools impo
     run_to_file,
     write_secret_file,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.postgres import postgres_argument_spec
 
 
 def backup(p: dict, check_mode: bool) -> dict:
@@ -150,7 +136,9 @@ def backup(p: dict, check_mode: bool) -> dict:
         pgpass = write_secret_file(
             tmp / "pgpass", pgpass_line(p["login_host"], p["login_port"], p["login_user"], p["login_password"] or "")
         )
-        env = pg_env(pgpass, p["login_host"], p["login_port"], p["login_user"])
+        env = pg_env(
+            pgpass, p["login_host"], p["login_port"], p["login_user"], sslmode=p["ssl_mode"], sslrootcert=p["ca_cert"]
+        )
         for database in databases:
             conn = pg_connect(p, database)
             try:
@@ -165,7 +153,7 @@ def backup(p: dict, check_mode: bool) -> dict:
         if p["globals"]:
             argv = [p["pg_dumpall_path"], "--globals-only", "--no-password"]
             run_to_file(argv, writer.path(f"globals.sql{suffix}"), env=env, age_recipients=p["age_recipients"])
-        manifest = writer.seal(
+        return writer.sealed(
             {
                 "tool": {"name": "pg_dump", "version": tool_version(p["pg_dump_path"])},
                 "server": {"version": version},
@@ -176,16 +164,12 @@ def backup(p: dict, check_mode: bool) -> dict:
                 "encryption": encryption_details(p["age_recipients"]),
             }
         )
-    return {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": manifest}
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=writer_argument_spec(
-            login_host={"type": "str", "default": "127.0.0.1"},
-            login_port={"type": "int", "default": 5432},
-            login_user={"type": "str", "default": "postgres"},
-            login_password={"type": "str", "no_log": True},
+            **postgres_argument_spec(),
             databases={"type": "list", "elements": "str", "default": []},
             globals={"type": "bool", "default": True},
             pg_dump_path={"type": "path", "default": "pg_dump"},

@@ -14,10 +14,11 @@ description:
     command rules are kept; O(state=enabled) switches it on again.
   - With O(persist=true) and a server that keeps its users in an ACL file, C(ACL SAVE) writes the
     change there so a restart does not undo it.
-  - Refuses to disable the user it logs in as.
+  - Refuses to disable the user it logs in as. O(login_user) needs the C(@admin) and C(@connection) commands.
 version_added: "0.1.0"
 author: opsbook contributors (@opsbook)
 extends_documentation_fragment:
+  - opsbook.runbooks.redis
   - opsbook.runbooks.attributes
 options:
   name:
@@ -37,29 +38,6 @@ options:
     description: Run C(ACL SAVE) after a change when the server has an ACL file.
     type: bool
     default: true
-  login_host:
-    description: Redis host.
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Redis port.
-    type: int
-    default: 6379
-  login_user:
-    description: ACL user to authenticate as (needs the C(@admin) and C(@connection) commands).
-    type: str
-  login_password:
-    description: Its password. Never logged.
-    type: str
-  tls:
-    description: Connect with TLS.
-    type: bool
-    default: false
-  ca_certs:
-    description: CA certificate file for O(tls).
-    type: path
-requirements:
-  - redis (the Python client) >= 4.0
 attributes:
   check_mode:
     support: full
@@ -104,31 +82,23 @@ persisted:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.opsbook.runbooks.plugins.module_utils.accounts import redis_sessions_of, redis_user_enabled
-
-REDIS_IMPORT_ERROR: str | None
-try:
-    import redis
-except ImportError:
-    REDIS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REDIS_IMPORT_ERROR = None
+from ansible_collections.opsbook.runbooks.plugins.module_utils.redis import (
+    REDIS_IMPORT_ERROR,
+    RedisError,
+    redis_argument_spec,
+    redis_client,
+)
+from ansible_collections.opsbook.runbooks.plugins.module_utils.users import RedisUsers, UserNotFoundError, redis_switch
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "disabled", "choices": ["disabled", "enabled"]},
-            "kill_sessions": {"type": "bool", "default": True},
-            "persist": {"type": "bool", "default": True},
-            "login_host": {"type": "str", "default": "127.0.0.1"},
-            "login_port": {"type": "int", "default": 6379},
-            "login_user": {"type": "str"},
-            "login_password": {"type": "str", "no_log": True},
-            "tls": {"type": "bool", "default": False},
-            "ca_certs": {"type": "path"},
-        },
+        argument_spec=redis_argument_spec(
+            name={"type": "str", "required": True},
+            state={"type": "str", "default": "disabled", "choices": ["disabled", "enabled"]},
+            kill_sessions={"type": "bool", "default": True},
+            persist={"type": "bool", "default": True},
+        ),
         supports_check_mode=True,
     )
     if REDIS_IMPORT_ERROR:
@@ -136,51 +106,27 @@ def main() -> None:
     p = module.params
     if p["state"] == "disabled" and p["name"] == p["login_user"]:
         module.fail_json(msg=f"{p['name']} is the user this task logs in as; disabling it would lock opsbook out")
-
-    client = None
-    result = {"changed": False, "sessions_killed": 0, "persisted": False}
+    users = None
     try:
-        client = redis.Redis(
-            host=p["login_host"],
-            port=p["login_port"],
-            username=p["login_user"],
-            password=p["login_password"],
-            ssl=p["tls"],
-            ssl_ca_certs=p["ca_certs"],
-            socket_timeout=10,
-            decode_responses=True,
+        users = RedisUsers(redis_client(p))
+        result = redis_switch(
+            users,
+            p["name"],
+            enabled=p["state"] == "enabled",
+            kill_sessions=p["kill_sessions"],
+            persist=p["persist"],
+            check=module.check_mode,
         )
-        reply = client.acl_getuser(p["name"])
-        if not reply:
-            module.fail_json(msg=f"Redis has no ACL user {p['name']}")
-        enabled = redis_user_enabled(reply)
-        wanted = p["state"] == "enabled"
-        if enabled != wanted:
-            result["changed"] = True
-            if not module.check_mode:
-                client.execute_command("ACL", "SETUSER", p["name"], "on" if wanted else "off")
-        if not wanted and p["kill_sessions"]:
-            sessions = redis_sessions_of(client.client_list(), p["name"])
-            if sessions:
-                result["changed"] = True
-                result["sessions_killed"] = (
-                    len(sessions)
-                    if module.check_mode
-                    else int(client.execute_command("CLIENT", "KILL", "USER", p["name"]))
-                )
-        persist = result["changed"] and p["persist"] and not module.check_mode
-        if persist and (client.config_get("aclfile") or {}).get("aclfile"):
-            client.execute_command("ACL", "SAVE")
-            result["persisted"] = True
-        result["enabled"] = wanted if result["changed"] else enabled
-    except redis.RedisError as err:
+    except UserNotFoundError as err:
+        module.fail_json(msg=str(err))
+    except RedisError as err:
         module.fail_json(
             msg=f"Redis ACL change of {p['name']} on {p['login_host']}:{p['login_port']} failed: {err}",
             exception=traceback.format_exc(),
         )
     finally:
-        if client is not None:
-            client.close()
+        if users is not None:
+            users.close()
     module.exit_json(**result)
 
 

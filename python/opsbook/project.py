@@ -289,85 +289,98 @@ class Project:
 
     def inputs(self, playbook: Playbook) -> PlaybookInputs:
         """The roles a playbook uses and the variables it declares (see the module docstring)."""
-        roles: list[str] = []
-        play_vars: set[str] = set()
-        unresolved: list[str] = []
-        seen_files: set[Path] = set()
-
-        def add_role(name: object, where: Path) -> None:
-            if _is_templated(name):
-                unresolved.append(f"{where.name}: templated role name {name!r}")
-                return
-            assert isinstance(name, str)
-            if name not in roles:
-                roles.append(name)
-                scan_role(name)
-
-        def scan_tasks(tasks: object, base: Path, where: Path) -> None:
-            for task in _walk_tasks(tasks):
-                for action in _ROLE_ACTIONS.intersection(task):
-                    args = task[action]
-                    add_role(args.get("name") if isinstance(args, dict) else args, where)
-                for action in _TASK_FILE_ACTIONS.intersection(task):
-                    args = task[action]
-                    target = args.get("file") if isinstance(args, dict) else args
-                    if _is_templated(target):
-                        continue
-                    scan_task_file(base / str(target), base)
-
-        def scan_task_file(path: Path, base: Path) -> None:
-            path = path.resolve()
-            if path in seen_files or not path.is_file():
-                return
-            seen_files.add(path)
-            try:
-                tasks = load_yaml(path)
-            except yaml.YAMLError as err:
-                unresolved.append(f"{path}: not valid YAML, not scanned: {err}")
-                return
-            scan_tasks(tasks, base, path)
-
-        def scan_role(name: str) -> None:
-            role_dir = self.role_path(name)
-            if role_dir is None:
-                return
-            for section in ("tasks", "handlers"):
-                for path in sorted((role_dir / section).glob("*.y*ml")):
-                    scan_task_file(path, role_dir / section)
-
-        def scan_playbook(path: Path) -> None:
-            path = path.resolve()
-            if path in seen_files or not path.is_file():
-                return
-            seen_files.add(path)
-            try:
-                plays = load_yaml(path) or []
-            except yaml.YAMLError as err:
-                raise OpsbookError(f"{path} is not valid YAML: {err}") from err
-            for play in plays if isinstance(plays, list) else []:
-                if not isinstance(play, dict):
-                    continue
-                for action in _PLAYBOOK_IMPORTS.intersection(play):
-                    target = play[action]
-                    if _is_templated(target):
-                        unresolved.append(f"{path.name}: templated import_playbook {target!r}")
-                        continue
-                    scan_playbook(path.parent / str(target))
-                if isinstance(play.get("vars"), dict):
-                    play_vars.update(str(key) for key in play["vars"])
-                for prompt in play.get("vars_prompt") or []:
-                    if isinstance(prompt, dict) and isinstance(prompt.get("name"), str):
-                        play_vars.add(prompt["name"])
-                for entry in play.get("roles") or []:
-                    add_role(_role_name(entry), path)
-                for section in _TASK_SECTIONS:
-                    scan_tasks(play.get(section), path.parent, path)
-
-        scan_playbook(playbook.path)
-        header_vars = frozenset(_HEADER_VAR_RE.findall(playbook.header))
+        scanner = _InputScanner(self)
+        scanner.scan_playbook(playbook.path)
         return PlaybookInputs(
-            roles=tuple(roles),
-            play_vars=frozenset(play_vars),
-            header_vars=header_vars,
-            unresolved=tuple(unresolved),
+            roles=tuple(scanner.roles),
+            play_vars=frozenset(scanner.play_vars),
+            header_vars=frozenset(_HEADER_VAR_RE.findall(playbook.header)),
+            unresolved=tuple(scanner.unresolved),
         )
+
+
+class _InputScanner:
+    """Walks a playbook, the playbooks it imports, its roles and their task files, once each,
+    collecting the roles used, the play variables and what could not be followed."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.roles: list[str] = []
+        self.play_vars: set[str] = set()
+        self.unresolved: list[str] = []
+        self.seen_files: set[Path] = set()
+
+    def _first_visit(self, path: Path) -> bool:
+        if path in self.seen_files or not path.is_file():
+            return False
+        self.seen_files.add(path)
+        return True
+
+    def add_role(self, name: object, where: Path) -> None:
+        if _is_templated(name):
+            self.unresolved.append(f"{where.name}: templated role name {name!r}")
+            return
+        assert isinstance(name, str)
+        if name not in self.roles:
+            self.roles.append(name)
+            self.scan_role(name)
+
+    def scan_tasks(self, tasks: object, base: Path, where: Path) -> None:
+        for task in _walk_tasks(tasks):
+            for action in _ROLE_ACTIONS.intersection(task):
+                args = task[action]
+                self.add_role(args.get("name") if isinstance(args, dict) else args, where)
+            for action in _TASK_FILE_ACTIONS.intersection(task):
+                args = task[action]
+                target = args.get("file") if isinstance(args, dict) else args
+                if _is_templated(target):
+                    continue
+                self.scan_task_file(base / str(target), base)
+
+    def scan_task_file(self, path: Path, base: Path) -> None:
+        path = path.resolve()
+        if not self._first_visit(path):
+            return
+        try:
+            tasks = load_yaml(path)
+        except yaml.YAMLError as err:
+            self.unresolved.append(f"{path}: not valid YAML, not scanned: {err}")
+            return
+        self.scan_tasks(tasks, base, path)
+
+    def scan_role(self, name: str) -> None:
+        role_dir = self.project.role_path(name)
+        if role_dir is None:
+            return
+        for section in ("tasks", "handlers"):
+            for path in sorted((role_dir / section).glob("*.y*ml")):
+                self.scan_task_file(path, role_dir / section)
+
+    def scan_playbook(self, path: Path) -> None:
+        path = path.resolve()
+        if not self._first_visit(path):
+            return
+        try:
+            plays = load_yaml(path) or []
+        except yaml.YAMLError as err:
+            raise OpsbookError(f"{path} is not valid YAML: {err}") from err
+        for play in plays if isinstance(plays, list) else []:
+            if isinstance(play, dict):
+                self.scan_play(play, path)
+
+    def scan_play(self, play: dict[str, Any], path: Path) -> None:
+        for action in _PLAYBOOK_IMPORTS.intersection(play):
+            target = play[action]
+            if _is_templated(target):
+                self.unresolved.append(f"{path.name}: templated import_playbook {target!r}")
+                continue
+            self.scan_playbook(path.parent / str(target))
+        if isinstance(play.get("vars"), dict):
+            self.play_vars.update(str(key) for key in play["vars"])
+        for prompt in play.get("vars_prompt") or []:
+            if isinstance(prompt, dict) and isinstance(prompt.get("name"), str):
+                self.play_vars.add(prompt["name"])
+        for entry in play.get("roles") or []:
+            self.add_role(_role_name(entry), path)
+        for section in _TASK_SECTIONS:
+            self.scan_tasks(play.get(section), path.parent, path)

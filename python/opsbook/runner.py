@@ -9,6 +9,7 @@ reach runner. Results are built from runner's events.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -22,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import ansible_runner
 
@@ -53,6 +54,7 @@ _RUNNER_STATUS = {
     "canceled": RunStatus.CANCELED,
 }
 _END = object()
+_P = ParamSpec("_P")
 
 
 def _resolve_inventory(project: Project, inventory: str | Path) -> Path:
@@ -285,6 +287,61 @@ class RunHandle:
         return self._result
 
 
+def _check_options(
+    *, timeout: float | None, keep_artifacts: int, limit: str | None, vault_password_file: str | Path | None
+) -> Path | None:
+    """Check the run's plain options; returns the vault password file, resolved, if one is given."""
+    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
+        raise InvalidInput("timeout", f"must be a positive number of seconds, got {timeout}")
+    if keep_artifacts < 1:
+        raise InvalidInput("keep_artifacts", f"must be at least 1, got {keep_artifacts}")
+    if limit is not None and not limit.strip():
+        raise InvalidInput("limit", "empty host pattern")
+    vault_file = Path(vault_password_file).expanduser().resolve() if vault_password_file else None
+    if vault_file is not None and not vault_file.is_file():
+        raise InvalidInput("vault_password_file", f"{vault_password_file} is not a file")
+    return vault_file
+
+
+def _check_variables(
+    project: Project, book: Playbook, extravars: Mapping[str, Any] | None, secrets: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The variables and the secrets, checked against the playbook's role argument specs."""
+    spec = playbook_spec(project, book)
+    checked_vars = spec.validate(extravars or {})
+    checked_secrets = spec.validate(secrets or {}, secret=True)
+    both = sorted(set(checked_vars) & set(checked_secrets))
+    if both:
+        raise InvalidInput(both[0], "given both as a variable and as a secret")
+    return checked_vars, checked_secrets
+
+
+def _vars_file_args(private: Path, checked_vars: Mapping[str, Any]) -> list[str]:
+    """Write the non-secret variables to a 0600 file in the private directory; its -e arguments."""
+    if not checked_vars:
+        return []
+    vars_file = private / "extravars.json"
+    fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as vars_out:
+        json.dump(checked_vars, vars_out)
+    return ["-e", f"@{vars_file}"]
+
+
+def _runner_settings(project: Project, ident: str) -> dict[str, Any]:
+    """The arguments of ansible_runner.run that every run has (its environment, quiet, no stdout
+    copy), to which run_async adds the run's own."""
+    return {
+        "project_dir": str(project.root),
+        "envvars": run_environment(project, ident),
+        "quiet": True,
+        "suppress_env_files": True,
+        # Keep the fact cache ansible.cfg configures instead of one per run in the artifacts.
+        "fact_cache_type": "ansible.cfg",
+        # Events carry everything; no stdout copy on disk (it would escape scrubbing).
+        "settings": {"pexpect_timeout": _POLL_SECONDS, "suppress_output_file": True},
+    }
+
+
 def run_async(
     playbook: str,
     *,
@@ -307,21 +364,10 @@ def run_async(
     project = Project.discover(project_dir)
     book = project.playbook(playbook)
     inventory_path = _resolve_inventory(project, inventory)
-    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
-        raise InvalidInput("timeout", f"must be a positive number of seconds, got {timeout}")
-    if keep_artifacts < 1:
-        raise InvalidInput("keep_artifacts", f"must be at least 1, got {keep_artifacts}")
-    if limit is not None and not limit.strip():
-        raise InvalidInput("limit", "empty host pattern")
-    vault_file = Path(vault_password_file).expanduser().resolve() if vault_password_file else None
-    if vault_file is not None and not vault_file.is_file():
-        raise InvalidInput("vault_password_file", f"{vault_password_file} is not a file")
-    spec = playbook_spec(project, book)
-    checked_vars = spec.validate(extravars or {})
-    checked_secrets = spec.validate(secrets or {}, secret=True)
-    both = sorted(set(checked_vars) & set(checked_secrets))
-    if both:
-        raise InvalidInput(both[0], "given both as a variable and as a secret")
+    vault_file = _check_options(
+        timeout=timeout, keep_artifacts=keep_artifacts, limit=limit, vault_password_file=vault_password_file
+    )
+    checked_vars, checked_secrets = _check_variables(project, book, extravars, secrets)
     tag_list = _tags(tags)
 
     ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{book.name}-{uuid.uuid4().hex[:8]}"
@@ -333,13 +379,7 @@ def run_async(
     private = private_tempdir("opsbook-run-")
     secret_vars: SecretVars | None = None
     try:
-        cmdline: list[str] = []
-        if checked_vars:
-            vars_file = private / "extravars.json"
-            fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as vars_out:
-                json.dump(checked_vars, vars_out)
-            cmdline += ["-e", f"@{vars_file}"]
+        cmdline = _vars_file_args(private, checked_vars)
         if checked_secrets:
             secret_vars = SecretVars(checked_secrets, directory=private)
             cmdline += secret_vars.cmdline()
@@ -347,25 +387,18 @@ def run_async(
             cmdline += ["--vault-id", str(vault_file)]
         if check:
             cmdline.append("--check")
-        runner_kwargs: dict[str, Any] = {
+        runner_kwargs = {
+            **_runner_settings(project, ident),
             "private_data_dir": str(private),
-            "project_dir": str(project.root),
             "playbook": str(book.path),
             "inventory": str(inventory_path),
             "limit": limit,
             "tags": tag_list,
             "cmdline": shlex.join(cmdline) if cmdline else None,
-            "envvars": run_environment(project, ident),
             "artifact_dir": str(artifacts_root),
             "ident": ident,
             "rotate_artifacts": keep_artifacts,
-            "quiet": True,
             "verbosity": verbosity or None,
-            "suppress_env_files": True,
-            # Keep the fact cache ansible.cfg configures instead of one per run in the artifacts.
-            "fact_cache_type": "ansible.cfg",
-            # Events carry everything; no stdout copy on disk (it would escape scrubbing).
-            "settings": {"pexpect_timeout": _POLL_SECONDS, "suppress_output_file": True},
         }
         handle = RunHandle(
             project=project,
@@ -390,24 +423,26 @@ def run_async(
     return handle
 
 
-def run(
-    playbook: str,
-    *,
-    inventory: str | Path,
-    extravars: Mapping[str, Any] | None = None,
-    limit: str | None = None,
-    tags: str | Sequence[str] | None = None,
-    check: bool = False,
-    timeout: float | None = None,
-    secrets: Mapping[str, Any] | None = None,
-    on_event: EventCallback | None = None,
-    project_dir: str | Path | None = None,
-    vault_password_file: str | Path | None = None,
-    artifacts_dir: str | Path | None = None,
-    keep_artifacts: int = DEFAULT_KEEP_ARTIFACTS,
-    verbosity: int = 0,
-) -> RunResult:
-    """Run a runbook and return its RunResult.
+def _waiting(start: Callable[_P, RunHandle]) -> Callable[_P, RunResult]:
+    """A function that starts a run with `start`, waits for it and returns its RunResult; with
+    the same arguments as `start`. Ctrl-C while waiting cancels the run, waits for it to stop and
+    re-raises."""
+
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> RunResult:
+        handle = start(*args, **kwargs)
+        try:
+            return handle.wait()
+        except KeyboardInterrupt:
+            handle.cancel()
+            handle.wait()
+            raise
+
+    run.__signature__ = inspect.signature(start).replace(return_annotation=RunResult)  # type: ignore[attr-defined]
+    return run
+
+
+run = _waiting(run_async)
+run.__doc__ = """Run a runbook and return its RunResult.
 
     playbook: a name from ``opsbook list`` (``smoke``, ``smoke.yml``).
     inventory: an inventory path, relative to the repository or absolute.
@@ -422,25 +457,3 @@ def run(
     and how many runs to keep.
     verbosity: 1 to 4, as ansible-playbook's ``-v`` to ``-vvvv`` (no_log results stay hidden).
     """
-    handle = run_async(
-        playbook,
-        inventory=inventory,
-        extravars=extravars,
-        limit=limit,
-        tags=tags,
-        check=check,
-        timeout=timeout,
-        secrets=secrets,
-        on_event=on_event,
-        project_dir=project_dir,
-        vault_password_file=vault_password_file,
-        artifacts_dir=artifacts_dir,
-        keep_artifacts=keep_artifacts,
-        verbosity=verbosity,
-    )
-    try:
-        return handle.wait()
-    except KeyboardInterrupt:
-        handle.cancel()
-        handle.wait()
-        raise

@@ -4,11 +4,12 @@ names the control plane when it is not running."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import ssl
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -63,6 +64,18 @@ def api_client() -> Any:
     from kubernetes import config
 
     return config.new_client_from_config(config_file=str(KUBECONFIG))
+
+
+@contextlib.contextmanager
+def control_plane_client() -> Iterator[Any]:
+    """A client for the sandbox's cluster (api_client), closed afterwards; skips, naming the
+    control plane, when it is not running (require_control_plane)."""
+    require_control_plane()
+    client = api_client()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 90, interval: float = 1) -> Any:

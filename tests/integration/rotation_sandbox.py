@@ -28,7 +28,7 @@ import redis
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible_collections.opsbook.runbooks.plugins.module_utils.credentials import postgres_scram_verifier
-from conftest import PORTS, REPO, STATE, run_playbook, secret
+from conftest import PORTS, REPO, STATE, ferretdb_admin_client, run_playbook, secret
 
 Require = Callable[[str], int]
 ENV_FILE = STATE / "app" / "app.env"
@@ -51,15 +51,7 @@ def parse_env(text: str) -> dict[str, str]:
 
 
 def admin_mongo() -> pymongo.MongoClient:
-    return pymongo.MongoClient(
-        host="127.0.0.1",
-        port=PORTS["ferretdb"],
-        username="opsbook_admin",
-        password=secret("ferretdb_admin"),
-        authSource="admin",
-        directConnection=True,
-        serverSelectionTimeoutMS=5000,
-    )
+    return ferretdb_admin_client()
 
 
 def admin_pg() -> Any:

@@ -12,7 +12,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,27 +21,11 @@ from typing import Any
 
 import pymongo
 import pytest
-from conftest import COLLECTIONS, REPO, VENV_BIN
+from conftest import COLLECTIONS, REPO, VENV_BIN, free_port, wait_port
 
 CACHE = Path(os.environ.get("OPSBOOK_CACHE") or Path.home() / ".cache" / "opsbook")
 BIN = CACHE / "bin"
 MODULES = REPO / "plugins" / "modules"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def module_argv(module: str, args_file: Path) -> list[str]:

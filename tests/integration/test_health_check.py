@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_playbook
+from conftest import REPO, free_port, run_playbook
 
 PLATFORM = yaml.safe_load((REPO / "inventories/local/group_vars/all/platform.yml").read_text())
 SANDBOX_SERVICES = ["api", "api2", "worker", "mongodb", "postgres", "redis", "nginx", "prometheus", "alertmanager"]
@@ -22,12 +21,6 @@ def sandbox_up(require) -> None:
     services = ("ferretdb", "postgres", "redis", "app_api", "app_api2", "nginx_https", "prometheus", "alertmanager")
     for service in services:
         require(service)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_health_check(tmp_path: Path, *args: str) -> tuple[str, dict | None]:

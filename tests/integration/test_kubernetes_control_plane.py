@@ -16,16 +16,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PORTS, REPO, VENV_BIN, ansible_env, run_playbook, secret
+from conftest import PORTS, REPO, ansible_env, ansible_inventory, run_playbook, secret
 from kubernetes_sandbox import (
     APISERVER,
     CA,
     INVENTORY,
     NAMESPACE,
-    api_client,
+    control_plane_client,
     deployment_available,
     https_ok,
-    require_control_plane,
     sandbox_version,
     wait_for,
 )
@@ -35,12 +34,8 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def k8s() -> Iterator[Any]:
-    require_control_plane()
-    client = api_client()
-    try:
+    with control_plane_client() as client:
         yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture
@@ -55,18 +50,6 @@ def scratch_namespace(k8s: Any) -> Iterator[str]:
         yield name
     finally:
         core.delete_namespace(name)
-
-
-def inventory_host() -> dict[str, Any]:
-    out = subprocess.run(
-        [str(VENV_BIN / "ansible-inventory"), "-i", str(INVENTORY), "--list"],
-        cwd=REPO,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
 
 
 def deployment(name: str, replicas: int, labels: dict[str, str], **pod_spec: Any) -> dict[str, Any]:
@@ -85,7 +68,7 @@ def deployment(name: str, replicas: int, labels: dict[str, str], **pod_spec: Any
 
 def test_local_kubernetes_inventory_has_the_platform_shape() -> None:
     """Needs no cluster: the inventory parses and points at the sandbox's kubeconfig."""
-    inv = inventory_host()
+    inv = ansible_inventory(INVENTORY)
     assert set(inv) >= {"kube_control", "app", "mongodb", "postgres", "redis", "lb", "monitoring"}
     hv = inv["_meta"]["hostvars"]["sandbox-kube"]
     assert hv["opsbook_platform_type"] == "kubernetes"

@@ -17,9 +17,8 @@ from conftest import run_playbook
 from kubernetes_sandbox import (
     INVENTORY,
     NAMESPACE,
-    api_client,
+    control_plane_client,
     deployment_available,
-    require_control_plane,
     wait_for,
 )
 
@@ -29,12 +28,8 @@ PLAYBOOK = "playbooks/node_maintenance.yml"
 
 @pytest.fixture(scope="module")
 def k8s() -> Iterator[Any]:
-    require_control_plane()
-    client = api_client()
-    try:
+    with control_plane_client() as client:
         yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ with dead rows, an idle and an active connection; a dangling image, a stopped co
 named volume labelled for the sandbox's prune filter. A --check run changes none of it; the real
 run compresses, deletes, vacuums, terminates and prunes exactly what it should; a second run
 changes nothing but the report and the history. FerretDB has no $indexStats, so the never-used
-index is named by the report only on MongoDB (tests/unit/plugins/filter/test_maintenance.py, MongoDB-shaped
+index is named by the report only on MongoDB (tests/unit/plugins/module_utils/test_maintenance.py, MongoDB-shaped
 replies); here the report must say that index usage is unknown and why."""
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 import uuid
@@ -18,7 +17,7 @@ from typing import Any
 
 import pymongo
 import pytest
-from conftest import PORTS, STATE, port_open, run_playbook, secret
+from conftest import PORTS, STATE, ferretdb_admin_client, free_port, port_open, run_playbook, secret
 
 PASSWORD_FILE = STATE / "secrets" / "ferretdb_admin"
 
@@ -37,21 +36,7 @@ def connection(port: int, **extra: Any) -> dict[str, Any]:
 
 
 def client(port: int) -> pymongo.MongoClient:
-    return pymongo.MongoClient(
-        host="127.0.0.1",
-        port=port,
-        username="opsbook_admin",
-        password=secret("ferretdb_admin"),
-        authSource="admin",
-        directConnection=True,
-        serverSelectionTimeoutMS=5000,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ferretdb_admin_client(port)
 
 
 def run_cases(tmp_path: Path, cases: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -3,12 +3,10 @@ way the preamble requires; example secrets are vault-encrypted, never plain."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, VENV_BIN, ansible_env
+from conftest import REPO, ansible_inventory
 
 GROUPS = {"app", "lb", "monitoring", "redis"}
 DATABASE_GROUPS = {"mongodb", "postgres"}
@@ -22,18 +20,6 @@ def vault_password_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path.write_text("opsbook-example\n")
     path.chmod(0o600)
     return path
-
-
-def inventory(path: Path, *extra: str) -> dict:
-    out = subprocess.run(
-        [str(VENV_BIN / "ansible-inventory"), "-i", str(path), "--list", *extra],
-        cwd=REPO,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
 
 
 def check_shape(inv: dict) -> None:
@@ -52,7 +38,7 @@ def check_shape(inv: dict) -> None:
 
 
 def test_local_inventory_describes_the_sandbox() -> None:
-    inv = inventory(REPO / "inventories" / "local")
+    inv = ansible_inventory(REPO / "inventories" / "local")
     check_shape(inv)
     assert set(inv) >= DATABASE_GROUPS
     hv = inv["_meta"]["hostvars"]["sandbox-mongodb"]
@@ -69,7 +55,7 @@ def test_local_inventory_describes_the_sandbox() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_inventory(path: Path, vault_password_file: Path) -> None:
-    inv = inventory(path, "--vault-password-file", str(vault_password_file))
+    inv = ansible_inventory(path, "--vault-password-file", str(vault_password_file))
     check_shape(inv)
     hv = next(iter(inv["_meta"]["hostvars"].values()))
     assert any(k.startswith("vault_") for k in hv), "the example's vault.yml did not load"

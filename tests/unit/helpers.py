@@ -13,6 +13,7 @@ import datetime
 import socket
 import ssl
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,24 @@ from pathlib import Path
 # that in the checkout these are the paths under the .collections link.
 COLLECTION = Path(__file__).parents[2]
 COLLECTIONS_PATH = COLLECTION.parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a dead target or a server of the test's own)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    """Wait until something listens on 127.0.0.1:`port`; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def self_signed_certificate(directory: Path, common_name: str, days: int) -> tuple[Path, Path]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from ansible_collections.opsbook.runbooks.plugins.filter import maintenance as filters
+from ansible_collections.opsbook.runbooks.plugins.module_utils import maintenance_report as mr
 from ansible_collections.opsbook.runbooks.plugins.module_utils.security import (
     SecurityError,
     accept,
@@ -283,7 +284,7 @@ def test_report_lists_findings_worst_first_and_takes_their_status() -> None:
             },
         },
     }
-    report = filters.maintenance_report(data, "monthly")
+    report = mr.maintenance_report(data, "monthly")
     section = next(s for s in report["sections"] if s["title"] == "Security configuration")
     assert [r[:4] for r in section["rows"]] == [
         ["critical", "redis_auth", "r:6379", "db1"],
@@ -293,12 +294,12 @@ def test_report_lists_findings_worst_first_and_takes_their_status() -> None:
     assert report["status"] == "critical"
     assert "Security checks: 1 critical, 1 warning, 1 ok; redis_auth r:6379." in report["summary"]
     data["security"]["db1"]["findings"] = [finding("postgres_hba", "pg:5432", "warning")]
-    assert filters.maintenance_report(data, "monthly")["status"] == "warning"
+    assert mr.maintenance_report(data, "monthly")["status"] == "warning"
     data["security"] = {"app1": data["security"]["app1"]}
-    assert filters.maintenance_report(data, "monthly")["status"] == "ok"
+    assert mr.maintenance_report(data, "monthly")["status"] == "ok"
     # Not run (tag not selected): no section at all.
     del data["security"]
-    report = filters.maintenance_report(data, "monthly")
+    report = mr.maintenance_report(data, "monthly")
     assert "Security configuration" not in [s["title"] for s in report["sections"]]
 
 

@@ -13,6 +13,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     MARKER,
     BackupError,
     BackupWriter,
+    backup_ref,
     delete_backup,
     find_backup,
     id_epoch,
@@ -22,6 +23,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup import (
     prometheus_text,
     record_verification,
     run_and_exit,
+    run_mongodb_and_exit,
     skip_if_recent,
     stale_partials,
 )
@@ -279,3 +281,54 @@ def test_run_and_exit_names_a_missing_library_before_running() -> None:
         )
     assert module.result["failed"] and "pymongo" in module.result["msg"]
     assert module.result["exception"] == "Traceback: No module named pymongo"
+
+
+def test_prometheus_text_has_each_metric_once_with_its_targets() -> None:
+    catalog = {
+        "targets": {
+            "postgres": {"latest_completed_epoch": 1736560800.4, "latest_verified_epoch": None, "count": 2},
+            "mongodb": {"latest_completed_epoch": 1736560900.0, "latest_verified_epoch": 1736561000.0, "count": 1},
+        }
+    }
+    assert prometheus_text(catalog) == (
+        "# HELP opsbook_backup_last_success_timestamp_seconds Completion time of the newest complete backup.\n"
+        "# TYPE opsbook_backup_last_success_timestamp_seconds gauge\n"
+        'opsbook_backup_last_success_timestamp_seconds{target="mongodb"} 1736560900\n'
+        'opsbook_backup_last_success_timestamp_seconds{target="postgres"} 1736560800\n'
+        "# HELP opsbook_backup_last_verified_timestamp_seconds Time of the newest successful restore verification.\n"
+        "# TYPE opsbook_backup_last_verified_timestamp_seconds gauge\n"
+        'opsbook_backup_last_verified_timestamp_seconds{target="mongodb"} 1736561000\n'
+        "# HELP opsbook_backup_count Complete backups on disk.\n"
+        "# TYPE opsbook_backup_count gauge\n"
+        'opsbook_backup_count{target="mongodb"} 1\n'
+        'opsbook_backup_count{target="postgres"} 2\n'
+    )
+
+
+def test_sealed_returns_the_writer_result_and_backup_ref_names_the_record(tmp_path: Path) -> None:
+    with BackupWriter(tmp_path, "files", "daily", "files") as writer:
+        writer.path("config.tar.gz").write_bytes(b"tar")
+        result = writer.sealed({"counts": {"config": 1}})
+    assert result == {"changed": True, "path": str(writer.final), "id": writer.id, "manifest": result["manifest"]}
+    assert result["manifest"]["counts"] == {"config": 1} and (writer.final / MARKER).is_file()
+    record = list_backups(tmp_path)["backups"][0]
+    assert backup_ref(record) == {"target": "files", "tier": "daily", "id": writer.id, "path": str(writer.final)}
+
+
+def test_run_mongodb_and_exit_fails_on_a_pymongo_error_or_without_pymongo() -> None:
+    from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import PYMONGO_IMPORT_ERROR, PyMongoError
+
+    def work(params: dict, check_mode: bool) -> dict:
+        raise PyMongoError("connection refused")
+
+    module = FakeModule()
+    with pytest.raises(ModuleExitError):
+        run_mongodb_and_exit(module, work, "Oplog capture to /backups/mongodb_oplog failed, nothing was kept")
+    assert module.result["failed"]
+    if PYMONGO_IMPORT_ERROR:
+        assert "(pymongo)" in module.result["msg"]
+    else:
+        assert (
+            module.result["msg"]
+            == "Oplog capture to /backups/mongodb_oplog failed, nothing was kept: connection refused"
+        )

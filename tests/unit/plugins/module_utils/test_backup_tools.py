@@ -12,6 +12,7 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_restore im
 from ansible_collections.opsbook.runbooks.plugins.module_utils.backup_tools import (
     BackupError,
     mongo_connection_args,
+    mongo_tool_connection,
     mongo_tools_config,
     mongodump_argv,
     mongorestore_argv,
@@ -140,3 +141,14 @@ def test_oplog_chain_and_gaps(tmp_path: Path) -> None:
     segment(tmp_path, {"t": 450, "i": 0}, {"t": 451, "i": 1}, {"t": 500, "i": 1}, now=4000)
     with pytest.raises(BackupError, match="have a gap"):
         oplog_segments(str(tmp_path), "mongodb_oplog", base, (480, 0))
+
+
+def test_mongo_tool_connection_puts_the_password_in_a_private_config_file(tmp_path: Path) -> None:
+    args = mongo_tool_connection(PARAMS, tmp_path, "mongodump.yml")
+    config = tmp_path / "mongodump.yml"
+    assert f"--config={config}" in args
+    assert not any("s3cr" in arg for arg in args)
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert config.read_text() == mongo_tools_config(PARAMS["login_password"])
+    without = mongo_tool_connection({**PARAMS, "login_password": None}, tmp_path, "other.yml")
+    assert not (tmp_path / "other.yml").exists() and not any(arg.startswith("--config") for arg in without)

@@ -23,9 +23,9 @@ from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb_health im
     replication_figures,
     server_figures,
     slow_operations,
-    status_of,
     unused_indexes,
 )
+from ansible_collections.opsbook.runbooks.plugins.module_utils.report import status_of
 from ansible_collections.opsbook.runbooks.tests.unit.helpers import COLLECTION
 from ansible_collections.opsbook.runbooks.tests.unit.plugins.module_utils.fake_mongodb import FakeServer, replies
 from bson import Timestamp

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ansible_collections.opsbook.runbooks.plugins.module_utils.probe import check_target, probe_all, probe_http
-from ansible_collections.opsbook.runbooks.tests.unit.helpers import self_signed_certificate, tls_server
+from ansible_collections.opsbook.runbooks.tests.unit.helpers import free_port, self_signed_certificate, tls_server
 
 
 @pytest.fixture
@@ -31,12 +30,6 @@ def http_server() -> Iterator[int]:
     thread.start()
     yield server.server_address[1]
     server.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_probes_time_http_and_tcp_and_report_failures(http_server: int) -> None:

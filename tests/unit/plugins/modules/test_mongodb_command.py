@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import client_kwargs, mongodb_argument_spec
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.opsbook.runbooks.plugins.module_utils.mongodb import (
+    PYMONGO_IMPORT_ERROR,
+    client_kwargs,
+    mongodb_argument_spec,
+    mongodb_module,
+)
 from ansible_collections.opsbook.runbooks.plugins.modules import mongodb_command
 
 
@@ -42,3 +49,17 @@ def test_command_document_puts_the_command_first() -> None:
 
 def test_only_read_only_commands_are_offered() -> None:
     assert not {"dropDatabase", "shutdown", "createUser", "compact"} & set(mongodb_command.READ_ONLY_COMMANDS)
+
+
+@pytest.mark.skipif(PYMONGO_IMPORT_ERROR is not None, reason="pymongo is not installed: mongodb_module fails the task")
+def test_mongodb_module_has_the_login_options_and_the_modules_own() -> None:
+    with patch_module_args({"login_host": "db1", "command": "ping", "_ansible_check_mode": True}):
+        module = mongodb_module(command={"type": "str", "required": True})
+    assert module.params["login_host"] == "db1" and module.params["login_port"] == 27017
+    assert module.params["command"] == "ping" and module.check_mode is True
+
+
+def test_mongodb_module_wants_the_user_and_password_together(capsys: pytest.CaptureFixture[str]) -> None:
+    with patch_module_args({"login_user": "ops"}), pytest.raises(SystemExit):
+        mongodb_module()
+    assert "parameters are required together: login_user, login_password" in capsys.readouterr().out

@@ -4,7 +4,7 @@ observations, and the report they make (the HTTP/TCP probes: module_utils/test_p
 from __future__ import annotations
 
 import yaml
-from ansible_collections.opsbook.runbooks.plugins.filter import health as f
+from ansible_collections.opsbook.runbooks.plugins.module_utils import health as f
 from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import evaluate, validate
 from ansible_collections.opsbook.runbooks.tests.unit.helpers import COLLECTION
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
-from ansible_collections.opsbook.runbooks.plugins.filter import summary as s
+from ansible_collections.opsbook.runbooks.plugins.module_utils import daily_summary as s
 
 NOW = 1_800_000_000.0
 DAY = 86400

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.opsbook.runbooks.plugins.filter import maintenance as filters
+from ansible_collections.opsbook.runbooks.plugins.module_utils import maintenance as m
+from ansible_collections.opsbook.runbooks.plugins.module_utils import maintenance_report as mr
 from ansible_collections.opsbook.runbooks.plugins.module_utils.catalog import evaluate, validate
 from ansible_collections.opsbook.runbooks.plugins.module_utils.maintenance import (
     MaintenanceError,
@@ -246,14 +247,14 @@ def test_unused_index_report_from_mongodb_index_stats() -> None:
     # $indexStats as MongoDB 7.0 documents it (FerretDB does not implement it): the same fixture
     # and the same module_utils functions as mongodb_health's indexes check.
     result = gather(FakeServer("replset_hidden_arbiter"), ["indexes"])
-    unused = filters.unused_indexes_for(result["databases"], "2024-05-22T10:00:00Z", 14)
+    unused = m.unused_indexes_for(result["databases"], "2024-05-22T10:00:00Z", 14)
     assert [(i["database"], i["collection"], i["name"]) for i in unused] == [
         ("shop", "customers", "name_text"),
         ("shop", "orders", "legacy_sku_1"),
     ]
     assert all(i["unused_days"] >= 14 for i in unused)
     # Counters that started a day ago (a restart resets $indexStats) are not yet evidence.
-    assert filters.unused_indexes_for(result["databases"], "2024-04-23T10:00:00Z", 14) == []
+    assert m.unused_indexes_for(result["databases"], "2024-04-23T10:00:00Z", 14) == []
 
 
 def test_unused_for_keeps_exact_names_and_days() -> None:
@@ -262,14 +263,14 @@ def test_unused_for_keeps_exact_names_and_days() -> None:
 
 
 def test_size_growth_since_the_last_run() -> None:
-    rows = filters.m.size_growth({"app": 100, "app.logs": 50}, {"app": 150, "app.logs": 50, "app.users": 10})
+    rows = m.size_growth({"app": 100, "app.logs": 50}, {"app": 150, "app.logs": 50, "app.users": 10})
     assert [(r["name"], r["growth_bytes"], r["growth_percent"]) for r in rows] == [
         ("app", 50, 50.0),
         ("app.logs", 0, 0.0),
         ("app.users", None, None),
     ]
     sizes = {"app": {"total_size_bytes": 150, "collections": {"logs": {"size_bytes": 50}}}}
-    assert filters.mongodb_size_map(sizes) == {"app": 150, "app.logs": 50}
+    assert m.mongodb_size_map(sizes) == {"app": 150, "app.logs": 50}
 
 
 # --- Redis and certificates ------------------------------------------------------------------
@@ -280,7 +281,7 @@ def test_redis_figures_from_info_and_the_catalog() -> None:
             "keyspace_hits": 600, "keyspace_misses": 400, "evicted_keys": 12}  # fmt: skip
     figures = redis_figures(info) | {"instance": "redis:6379"}
     assert figures["memory_percent"] == 89.84 and figures["hit_rate_percent"] == 60.0 and figures["evicted_keys"] == 12
-    fired = {a["name"]: a["level"] for a in evaluate(CATALOG, filters.redis_observations([figures]))}
+    fired = {a["name"]: a["level"] for a in evaluate(CATALOG, m.redis_observations([figures]))}
     assert fired == {"RedisMemoryHigh": "warning", "RedisHitRateLow": "warning"}
     no_limit = redis_figures({"used_memory": 10, "maxmemory": 0, "keyspace_hits": 0, "keyspace_misses": 0})
     assert no_limit["memory_percent"] is None and no_limit["hit_rate_percent"] is None and len(no_limit["notes"]) == 2
@@ -294,9 +295,9 @@ def test_certificate_expiring_in_five_days_is_critical() -> None:
          "subject": {"commonName": "api"}, "issuer": {"commonName": "R3"}},
         {"item": {"name": "down", "host": "down", "port": 443}, "failed": True, "msg": "connection refused"},
     ]  # fmt: skip
-    rows = filters.certificate_rows(results, "2025-01-12T02:30:00Z")
+    rows = m.certificate_rows(results, "2025-01-12T02:30:00Z")
     assert [r["days_left"] for r in rows] == [5.0, 47.9, None] and rows[2]["error"] == "connection refused"
-    fired = evaluate(CATALOG, filters.certificate_observations(rows))
+    fired = evaluate(CATALOG, m.certificate_observations(rows))
     assert [(a["name"], a["level"], a["labels"]["endpoint"]) for a in fired] == [
         ("CertificateExpiringSoon", "critical", "shop")
     ]
@@ -308,11 +309,11 @@ def test_tls_endpoints_from_services_without_duplicates() -> None:
         {"name": "nginx", "health_check": {"type": "http", "url": "https://localhost:38443/nginx-health"}},
         {"name": "api", "health_check": {"type": "http", "url": "http://127.0.0.1:38000/health"}},
     ]
-    endpoints = filters.tls_endpoints([{"name": "lb", "host": "localhost", "port": 38443}], services)
+    endpoints = m.tls_endpoints([{"name": "lb", "host": "localhost", "port": 38443}], services)
     assert endpoints == [{"name": "lb", "host": "localhost", "port": 38443}]
-    assert filters.tls_endpoints([], services) == [{"name": "nginx", "host": "localhost", "port": 38443}]
+    assert m.tls_endpoints([], services) == [{"name": "nginx", "host": "localhost", "port": 38443}]
     with pytest.raises(MaintenanceError, match="host and port"):
-        filters.tls_endpoints([{"name": "x"}])
+        m.tls_endpoints([{"name": "x"}])
 
 
 # --- capacity --------------------------------------------------------------------------------
@@ -360,9 +361,9 @@ def test_capacity_plot_is_inline_svg_with_thresholds_and_a_line_per_target() -> 
 def test_monthly_report_sections_and_status() -> None:
     history = add_samples(None, samples("disk /", [50, 51, 52]), 10)
     shop = {"item": {"name": "shop", "host": "shop", "port": 443}, "not_after": "20250117023000Z"}
-    rows = filters.certificate_rows([shop], "2025-01-12T02:30:00Z")
-    alerts = evaluate(CATALOG, filters.certificate_observations(rows))
-    report = filters.maintenance_report(
+    rows = m.certificate_rows([shop], "2025-01-12T02:30:00Z")
+    alerts = evaluate(CATALOG, m.certificate_observations(rows))
+    report = mr.maintenance_report(
         {
             "guard": guard("2025-01-05T01:30:00Z", MONTHLY, FREEZE),
             "certificates": {"certificates": rows, "alerts": alerts, "renewal": "certbot is not configured"},
