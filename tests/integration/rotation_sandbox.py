@@ -32,9 +32,10 @@ from conftest import PORTS, REPO, STATE, ferretdb_admin_client, run_playbook, se
 
 Require = Callable[[str], int]
 ENV_FILE = STATE / "app" / "app.env"
-# The sandbox's Docker engine keeps its temporary files here (sandbox/components/docker.sh): runc's
-# process specs hold the container's environment, which is where Compose puts the env file's values.
-DOCKER_TMP = STATE / "run" / "dockerd-tmp"
+# The sandbox's Docker engine's own state (sandbox/components/docker.sh: data root, exec root and
+# temporary files): the containers' configurations and runc's process specs hold the containers'
+# environment, which is where Compose puts the env file's values, as on any Docker host.
+DOCKER_STATE = (STATE / "docker", STATE / "run" / "dockerd", STATE / "run" / "dockerd-tmp")
 # The application as its clients reach it: through nginx, which balances the two API instances.
 HEALTH_URL = f"https://localhost:{PORTS['nginx_https']}/health/dependencies"
 CA_FILE = STATE / "nginx" / "tls" / "server.crt"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import opsbook
 import pytest
 from conftest import REPO
-from rotation_sandbox import DOCKER_TMP, ENV_FILE, Probe, parse_env, sandbox_app
+from rotation_sandbox import DOCKER_STATE, ENV_FILE, Probe, parse_env, sandbox_app
 from test_opsbook_secrets import files_containing
 
 __all__ = ["sandbox_app"]  # a fixture, used by name
@@ -124,7 +124,7 @@ def test_rotation_at_vvv_shows_no_secret_and_single_user_window_is_measured(
         # with that environment; never anywhere else (PostgreSQL's statement texts included). The
         # vault store is scanned: it is encrypted.
         hits = files_containing(
-            needle, [root for root in roots if root.exists()], started, (ENV_FILE.parent, DOCKER_TMP)
+            needle, [root for root in roots if root.exists()], started, (ENV_FILE.parent, *DOCKER_STATE)
         )
         assert hits == [], hits
     assert os.environ.get("ANSIBLE_VERBOSITY") == "3"
