@@ -207,6 +207,15 @@ def test_sigkill_mid_backup_leaves_a_partial_that_nothing_uses(tmp_path: Path, f
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the module and its mongodump
     proc.wait()
+    # The module is gone; its children die in their own time (a busy disk delays a SIGKILL), and
+    # one forked but not yet exec-ed still holds the lock's descriptor: wait for the whole group.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
     found = catalog(root)
     assert [b["path"] for b in found["backups"]] == [first["path"]]
     assert len(found["incomplete"]) == 1 and found["incomplete"][0]["active"] is False
